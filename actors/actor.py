@@ -1,0 +1,141 @@
+"""An actor: a bounded mailbox drained one message at a time by a task that runs only
+while there is mail. Callers hold a ref (`tell`/`ask`), never the actor itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import structlog
+
+from actors.errors import ActorStopped, MailboxFull
+
+M = TypeVar("M")
+log = structlog.get_logger("actors")
+
+
+class Stop(msgspec.Struct, frozen=True):
+    """Handled in order: mail queued before it is processed, mail after it is refused."""
+
+
+class Envelope(msgspec.Struct):
+    """One piece of mail, with the future an `ask` waits on and the inbox row it came from."""
+
+    message: Any
+    reply: asyncio.Future[Any] | None = None
+    inbox_id: int = 0
+
+
+class Actor(Generic[M]):
+    """Subclasses implement `setup` (once, in the actor's task) and `handle` (per message)."""
+
+    def __init__(self, name: str, capacity: int, on_busy: Callable[[Actor[Any], bool], None]):
+        self.name = name
+        self.capacity = capacity
+        self._mail: deque[Envelope] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = False
+        self._stopped = False
+        self._on_busy = on_busy
+        self.last_active = 0.0
+        # Mail still queued when `handle` failed: the registry hands it to a fresh actor.
+        self.leftovers: list[Envelope] = []
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def __len__(self) -> int:
+        return len(self._mail)
+
+    def has_room(self) -> bool:
+        return len(self._mail) < self.capacity
+
+    def tell(self, message: M | Stop, *, inbox_id: int = 0, force: bool = False) -> None:
+        """Queue `message`; MailboxFull when full (unless `force`: durable mail already
+        admitted), ActorStopped once stopped."""
+        self._enqueue(Envelope(message, None, inbox_id), force)
+
+    def ask(self, message: M, *, force: bool = False) -> asyncio.Future[Any]:
+        """Queue `message` and return the future of its answer."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(Envelope(message, future), force)
+        return future
+
+    def requeue(self, envelope: Envelope) -> None:
+        """Take over mail another actor of the same key left behind when it failed."""
+        self._enqueue(envelope, force=True)
+
+    def _enqueue(self, envelope: Envelope, force: bool) -> None:
+        if self._stopped:
+            raise ActorStopped(self.name)
+        if not force and len(self._mail) >= self.capacity:
+            raise MailboxFull(self.name)
+        self._mail.append(envelope)
+        if self._task is None:
+            self._on_busy(self, True)
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    async def setup(self) -> None:
+        """Runs once before the first message, inside the actor's task."""
+
+    async def handle(self, message: M, inbox_id: int) -> Any:
+        raise NotImplementedError
+
+    async def on_failure(self, message: M, inbox_id: int, error: BaseException) -> None:
+        """Called when `handle` raised; the actor stops after it."""
+
+    async def _run(self) -> None:
+        try:
+            if not self._ready:
+                await self.setup()
+                self._ready = True
+            while self._mail:
+                envelope = self._mail.popleft()
+                if isinstance(envelope.message, Stop):
+                    self._stop_now(envelope)
+                    return
+                try:
+                    result = await self.handle(envelope.message, envelope.inbox_id)
+                except asyncio.CancelledError:
+                    self._mail.appendleft(envelope)
+                    raise
+                except Exception as exc:
+                    log.exception("actor_failed", actor=self.name,
+                                  message=type(envelope.message).__name__)
+                    if envelope.reply is not None and not envelope.reply.done():
+                        envelope.reply.set_exception(exc)
+                    await self.on_failure(envelope.message, envelope.inbox_id, exc)
+                    self._stopped = True
+                    self.leftovers = list(self._mail)
+                    self._mail.clear()
+                    return
+                if envelope.reply is not None and not envelope.reply.done():
+                    envelope.reply.set_result(result)
+        except asyncio.CancelledError:
+            self._stop_now(None)
+            raise
+        except Exception:
+            log.exception("actor_setup_failed", actor=self.name)
+            self._stop_now(None)
+        finally:
+            self._task = None
+            self.last_active = asyncio.get_running_loop().time()
+            self._on_busy(self, False)
+
+    def _stop_now(self, envelope: Envelope | None) -> None:
+        """Refuse further mail and fail every pending ask with ActorStopped."""
+        self._stopped = True
+        if envelope is not None and envelope.reply is not None and not envelope.reply.done():
+            envelope.reply.set_result(None)
+        while self._mail:
+            pending = self._mail.popleft()
+            if pending.reply is not None and not pending.reply.done():
+                pending.reply.set_exception(ActorStopped(self.name))

@@ -1,0 +1,100 @@
+"""The conversation actor: the imperative shell around `step`.
+
+Per message: step, commit snapshot + journal + messages + outbox (+ the inbox row marked
+processed) in one transaction, then re-arm the wake-up, wake the sender, notify dashboards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import structlog
+
+from actors.actor import Actor
+from actors.clock import Clock
+from actors.commit import build_commit
+from actors.effects import Notify, Reply
+from actors.events import EventBus
+from actors.messages import AgentMessage, CustomerMessage, Message
+from actors.policy import Policy
+from actors.snapshot_loader import SnapshotLoader
+from actors.state import ConversationState, decode_state, new_conversation
+from actors.step import next_wakeup, step
+from storage import conversations as conversation_store
+from storage import inbox as inbox_store
+from storage.writer import Writer
+
+log = structlog.get_logger("conversation")
+
+
+@dataclass(slots=True)
+class ActorContext:
+    """What every conversation actor shares."""
+
+    clock: Clock
+    writer: Writer
+    loader: SnapshotLoader
+    policy_for: Callable[[str], Policy]
+    schedule: Callable[[str, datetime | None], None]
+    outbox_wake: Callable[[], None]
+    events: EventBus
+
+
+class ConversationActor(Actor[Message]):
+    def __init__(self, conversation_id: str, ctx: ActorContext, capacity: int,
+                 on_busy: Callable[[Actor[Any], bool], None]) -> None:
+        super().__init__(conversation_id, capacity, on_busy)
+        self.ctx = ctx
+        self.state: ConversationState | None = None
+        self._log = log.bind(conversation_id=conversation_id)
+
+    async def setup(self) -> None:
+        blob = await self.ctx.loader.load(self.name)
+        self.state = None if blob is None else decode_state(blob)
+
+    async def handle(self, message: Message, inbox_id: int) -> Any:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        old = self.state
+        state = old
+        if state is None:
+            if not isinstance(message, CustomerMessage | AgentMessage):
+                return None
+            who = message.who
+            state = new_conversation(self.name, who.business_id, who.customer_id, now,
+                                     who.phone, who.name)
+        new, effects = step(state, message, now, ctx.policy_for(state.business_id))
+        reply = None
+        for effect in effects:
+            if isinstance(effect, Reply):
+                reply = effect.value
+        if new is old and inbox_id == 0 and all(isinstance(e, Reply) for e in effects):
+            return reply
+        wakeup = next_wakeup(new)
+        commit = build_commit(old, new, effects, now, wakeup, inbox_id)
+        await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
+        self.state = new
+        ctx.schedule(self.name, wakeup)
+        if commit.outbox:
+            ctx.outbox_wake()
+        for effect in effects:
+            if isinstance(effect, Notify):
+                ctx.events.publish(effect.type, effect.data)
+        self._log.debug("step", message=type(message).__name__, effects=len(effects))
+        return reply
+
+    async def on_failure(self, message: Message, inbox_id: int, error: BaseException) -> None:
+        """The step or its commit failed: the state stays as last committed; the inbox row
+        keeps the error and is retried at the next start (a few times, not forever)."""
+        self._log.error("step_failed", message=type(message).__name__, error=repr(error))
+        if inbox_id:
+            try:
+                await self.ctx.writer.submit(partial(
+                    inbox_store.mark_failed, inbox_id=inbox_id, error=repr(error)[:500]
+                ))
+            except Exception:
+                self._log.exception("inbox_mark_failed")

@@ -1,0 +1,69 @@
+"""What `step` asks the shell to do: plain data, applied after the step, in one commit."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+SenderType = Literal["customer", "bot", "agent", "system"]
+
+
+class Choice(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+    description: str | None = None
+
+
+class Send(msgspec.Struct, frozen=True):
+    """Send a WhatsApp message to the customer (recorded, then queued in the outbox).
+
+    `kind`: `text`, `buttons` (reply buttons, up to 3) or `list` (up to 10 rows).
+    """
+
+    text: str
+    sender_type: SenderType = "bot"
+    kind: Literal["text", "buttons", "list"] = "text"
+    choices: tuple[Choice, ...] = ()
+    header: str | None = None
+    footer: str | None = None
+    list_button: str = "Choose"
+    sender_id: str | None = None
+
+
+class Record(msgspec.Struct, frozen=True):
+    """Store a message that was not sent by us (the customer's, an agent's from elsewhere)."""
+
+    direction: Literal["in", "out"]
+    sender_type: SenderType
+    kind: str
+    text: str | None
+    provider_message_id: str | None = None
+    sender_id: str | None = None
+    payload: dict[str, Any] | None = None
+    delivery_status: str | None = None
+    processed: bool = True
+
+
+class Journal(msgspec.Struct, frozen=True):
+    """One line of the message journey."""
+
+    step_type: str
+    status: str
+    detail: str | None = None
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """The answer to an `ask`."""
+
+    value: Any
+
+
+class Notify(msgspec.Struct, frozen=True):
+    """An event for connected dashboards."""
+
+    type: str
+    data: dict[str, Any]
+
+
+Effect = Send | Record | Journal | Reply | Notify

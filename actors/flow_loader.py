@@ -1,0 +1,85 @@
+"""Load and check `flows/*.toml` at start-up; a bad flow names its file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from actors.errors import FlowError
+from actors.flow_model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, QuestionNode
+
+MAX_MENU_ROWS = 10
+MAX_BUTTON_TITLE = 20
+MAX_ROW_TITLE = 24
+
+
+def load_flows(directory: Path, default: str) -> FlowSet:
+    """Read every `*.toml` in `directory`; raise FlowError naming the file and key."""
+    flows: dict[str, Flow] = {}
+    loaded: list[tuple[Path, Flow]] = []
+    files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    for path in files:
+        try:
+            flow = msgspec.toml.decode(path.read_bytes(), type=Flow)
+        except msgspec.ValidationError as exc:
+            raise FlowError(str(path), str(exc)) from None
+        except msgspec.DecodeError as exc:
+            raise FlowError(str(path), f"not valid TOML: {exc}") from None
+        if flow.id in flows:
+            raise FlowError(str(path), f"duplicate flow id {flow.id!r} - at `$.id`")
+        flows[flow.id] = flow
+        loaded.append((path, flow))
+    flow_set = FlowSet(flows=flows, default=default)
+    for path, flow in loaded:
+        problem = check_flow(flow, flow_set)
+        if problem:
+            raise FlowError(str(path), problem)
+    if flows and default not in flows:
+        raise FlowError(str(directory), f"default flow {default!r} not found - at `bot.default_flow`")
+    return flow_set
+
+
+def check_flow(flow: Flow, flow_set: FlowSet) -> str | None:
+    """The first reference or limit this flow breaks, as `reason - at `$.key``, or None."""
+    if flow.start not in flow.nodes:
+        return f"start node {flow.start!r} does not exist - at `$.start`"
+    if flow.timeouts.action == "fallback_flow" and flow.timeouts.fallback_flow not in flow_set.flows:
+        return "fallback_flow names no loaded flow - at `$.timeouts.fallback_flow`"
+    for name, node in flow.nodes.items():
+        where = f"$.nodes.{name}"
+        if isinstance(node, MessageNode | QuestionNode) and not _target_ok(node.next, flow):
+            return f"next {node.next!r} is not a node of this flow - at `{where}.next`"
+        if isinstance(node, QuestionNode) and node.action == "fallback_flow" and (
+            node.fallback_flow not in flow_set.flows
+        ):
+            return f"fallback_flow names no loaded flow - at `{where}.fallback_flow`"
+        if isinstance(node, JumpNode) and node.flow not in flow_set.flows:
+            return f"flow {node.flow!r} is not loaded - at `{where}.flow`"
+        if isinstance(node, MenuNode):
+            problem = _check_menu(node, flow, where)
+            if problem:
+                return problem
+    return None
+
+
+def _target_ok(target: str | None, flow: Flow) -> bool:
+    return target is None or target == "end" or target in flow.nodes
+
+
+def _check_menu(node: MenuNode, flow: Flow, where: str) -> str | None:
+    if not node.buttons:
+        return f"a menu needs at least one button - at `{where}.buttons`"
+    if len(node.buttons) > MAX_MENU_ROWS:
+        return f"at most {MAX_MENU_ROWS} choices - at `{where}.buttons`"
+    limit = MAX_BUTTON_TITLE if len(node.buttons) <= 3 else MAX_ROW_TITLE
+    seen: set[str] = set()
+    for i, button in enumerate(node.buttons):
+        if button.id in seen:
+            return f"duplicate button id {button.id!r} - at `{where}.buttons[{i}].id`"
+        seen.add(button.id)
+        if len(button.title) > limit:
+            return f"title longer than {limit} characters - at `{where}.buttons[{i}].title`"
+        if not _target_ok(button.next, flow):
+            return f"next {button.next!r} is not a node of this flow - at `{where}.buttons[{i}].next`"
+    return None

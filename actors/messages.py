@@ -1,0 +1,97 @@
+"""The mail a conversation actor understands: a tagged union of frozen Structs.
+
+Inbound events are decoded once at the edge into these, stored in the inbox as msgpack,
+and replayed from there after a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who the conversation is with: enough to create it on first contact."""
+
+    business_id: str
+    customer_id: str
+    phone: str | None = None
+    name: str | None = None
+
+
+class CustomerMessage(msgspec.Struct, tag="customer_message", frozen=True):
+    """The customer wrote (any type: text, a button or list choice, media, ...)."""
+
+    who: Identity
+    provider: Literal["cloud", "wati"]
+    provider_message_id: str
+    sent_at: datetime
+    kind: str
+    text: str | None = None
+    choice_id: str | None = None
+    choice_title: str | None = None
+    context_id: str | None = None
+    external_conversation_id: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+class AgentMessage(msgspec.Struct, tag="agent_message", frozen=True):
+    """A human (or the provider's API) wrote to the customer from another inbox.
+
+    `origin`: `wati_session` (WATI `sessionMessageSent(_v2)`), `wati_template`
+    (`templateMessageSent(_v2)`), `business_app` (Cloud API `smb_message_echoes`).
+    """
+
+    who: Identity
+    origin: Literal["wati_session", "wati_template", "business_app"]
+    provider_message_id: str
+    sent_at: datetime
+    owner: bool = True
+    is_echo: bool = False
+    kind: str = "text"
+    text: str | None = None
+    agent_email: str | None = None
+    agent_name: str | None = None
+    agent_assignee_id: str | None = None
+    external_conversation_id: str | None = None
+
+
+InboundEvent = CustomerMessage | AgentMessage
+
+
+class Wake(msgspec.Struct, tag="wake", frozen=True):
+    """A deadline of this conversation fell due: handle everything that is due."""
+
+
+class PauseRequest(msgspec.Struct, tag="pause_request", frozen=True):
+    """Pause the bot now for `hours` (API), replacing any pause."""
+
+    hours: float
+    by: str | None = None
+
+
+class ResumeRequest(msgspec.Struct, tag="resume_request", frozen=True):
+    """Clear the pause now (API)."""
+
+    by: str | None = None
+
+
+class Ping(msgspec.Struct, tag="ping", frozen=True):
+    """A barrier: answered once everything queued before it is processed."""
+
+
+Command = Wake | PauseRequest | ResumeRequest | Ping
+Message = InboundEvent | Command
+
+_inbound_decoder = msgspec.msgpack.Decoder(InboundEvent)
+_encoder = msgspec.msgpack.Encoder()
+
+
+def encode_event(event: InboundEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(blob: bytes) -> InboundEvent:
+    return _inbound_decoder.decode(blob)

@@ -1,0 +1,57 @@
+"""What the core hands to an outbound provider, and the provider interface (no HTTP here)."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+from actors.effects import Choice
+
+
+class OutboundMessage(msgspec.Struct, frozen=True):
+    """One send, as stored in the outbox body (`outbox_id` is filled in when sending)."""
+
+    business_id: str
+    to: str
+    text: str
+    kind: Literal["text", "buttons", "list"] = "text"
+    choices: tuple[Choice, ...] = ()
+    header: str | None = None
+    footer: str | None = None
+    list_button: str = "Choose"
+    conversation_id: str = ""
+    outbox_id: int = 0
+
+
+class SendResult(msgspec.Struct, frozen=True):
+    """`ok` with the provider's message id; else whether to retry, and the error."""
+
+    ok: bool
+    provider_message_id: str | None = None
+    retryable: bool = False
+    error_code: int | None = None
+    error_detail: str | None = None
+    retry_after: float | None = None
+
+
+class OutboundProvider(Protocol):
+    """Sends one message. Never raises for a provider's refusal: it returns a SendResult."""
+
+    name: str
+
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(OutboundMessage)
+
+
+def encode_outbound(message: OutboundMessage) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_outbound(blob: bytes) -> OutboundMessage:
+    return _decoder.decode(blob)

@@ -1,0 +1,100 @@
+"""A conversation's state: the snapshot. New fields get defaults; types never change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+import msgspec
+
+WINDOW = timedelta(hours=24)
+
+
+class Pause(msgspec.Struct, frozen=True):
+    """The bot keeps quiet until `until` (seed 000)."""
+
+    until: datetime
+    paused_at: datetime
+    source: Literal["agent", "business_app", "api"] = "agent"
+    agent_email: str | None = None
+    agent_name: str | None = None
+    agent_assignee_id: str | None = None
+    external_conversation_id: str | None = None
+    by: str | None = None
+
+
+class Session(msgspec.Struct, frozen=True):
+    """A live-agent session ("Talk to Expert"): the bot is silent while it is open."""
+
+    id: str
+    started_at: datetime
+    expires_at: datetime
+    status: Literal["waiting", "active", "ended"] = "waiting"
+    started_by: Literal["customer", "api", "flow"] = "customer"
+    agent_id: str | None = None
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+class FlowPosition(msgspec.Struct, frozen=True):
+    """Where the bot is: waiting at `node_id` of `flow_id` since `since`."""
+
+    flow_id: str
+    node_id: str
+    since: datetime
+
+
+class ConversationState(msgspec.Struct, frozen=True):
+    id: str
+    business_id: str
+    customer_id: str
+    created_at: datetime
+    phone: str | None = None
+    customer_name: str | None = None
+    status: Literal["open", "closed"] = "open"
+    pause: Pause | None = None
+    session: Session | None = None
+    last_session: Session | None = None
+    sessions_started: int = 0
+    flow: FlowPosition | None = None
+    variables: dict[str, str] = msgspec.field(default_factory=dict)
+    external_conversation_id: str | None = None
+    last_inbound_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    archived_at: datetime | None = None
+    message_count: int = 0
+    unread_count: int = 0
+
+    @property
+    def mode(self) -> Literal["bot", "human"]:
+        return "human" if self.session is not None else "bot"
+
+    @property
+    def window_expires_at(self) -> datetime | None:
+        """The end of WhatsApp's 24-hour customer-service window."""
+        return None if self.last_inbound_at is None else self.last_inbound_at + WINDOW
+
+    def window_open(self, now: datetime) -> bool:
+        end = self.window_expires_at
+        return end is not None and now < end
+
+
+def new_conversation(conversation_id: str, business_id: str, customer_id: str, now: datetime,
+                     phone: str | None = None, name: str | None = None) -> ConversationState:
+    return ConversationState(
+        id=conversation_id, business_id=business_id, customer_id=customer_id, created_at=now,
+        phone=phone, customer_name=name,
+    )
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(ConversationState)
+
+
+def encode_state(state: ConversationState) -> bytes:
+    return _encoder.encode(state)
+
+
+def decode_state(blob: bytes) -> ConversationState:
+    return _decoder.decode(blob)

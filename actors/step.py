@@ -1,0 +1,131 @@
+"""The pure heart: `step(state, message, now, policy) -> (state, effects)`. No I/O, no clock
+but `now`; every rule of the seeds is a table of cases of this function."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from actors.bot import run_bot
+from actors.effects import Effect, Journal, Notify, Record, Reply
+from actors.messages import (
+    AgentMessage,
+    CustomerMessage,
+    Message,
+    PauseRequest,
+    Ping,
+    ResumeRequest,
+    Wake,
+)
+from actors.pause_rules import (
+    check_pause,
+    pause_by_request,
+    pause_for_agent,
+    resume_by_request,
+    trigger_reason,
+)
+from actors.policy import Policy
+from actors.sessions import check_expiry, customer_in_session, start_session
+from actors.state import ConversationState
+
+replace = msgspec.structs.replace
+# Kinds that belong to the conversation but that the bot does not answer.
+SILENT_KINDS = frozenset({"reaction", "system", "unsupported", "revoke", "edit", "unknown"})
+
+
+def step(state: ConversationState, msg: Message, now: datetime, policy: Policy
+         ) -> tuple[ConversationState, list[Effect]]:
+    """Apply one message; deadlines that are due are handled first, whatever the message."""
+    fx: list[Effect] = []
+    state = check_expiry(state, now, policy, fx)
+    state, paused = check_pause(state, now, fx)
+    match msg:
+        case CustomerMessage():
+            state = _customer(state, msg, now, policy, paused, fx)
+        case AgentMessage():
+            state = _agent(state, msg, now, policy, fx)
+        case PauseRequest():
+            state = pause_by_request(state, msg.hours, msg.by, now, fx)
+            fx.append(Reply(state.pause))
+        case ResumeRequest():
+            had = state.pause is not None
+            state = resume_by_request(state, msg.by, fx)
+            fx.append(Reply(had))
+        case Wake() | Ping():
+            fx.append(Reply(None))
+    return state, fx
+
+
+def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, policy: Policy,
+              paused: bool, fx: list[Effect]) -> ConversationState:
+    """Routing, in order: record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
+    fx.append(Record("in", "customer", msg.kind, msg.text or msg.choice_title,
+                     msg.provider_message_id, payload=msg.payload, delivery_status="received"))
+    inbound_at = min(msg.sent_at, now)
+    if state.last_inbound_at is not None and state.last_inbound_at > inbound_at:
+        inbound_at = state.last_inbound_at
+    state = replace(
+        state,
+        phone=msg.who.phone or state.phone,
+        customer_name=msg.who.name or state.customer_name,
+        external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
+        last_inbound_at=inbound_at,
+        last_activity_at=now,
+        message_count=state.message_count + 1,
+        unread_count=state.unread_count + 1,
+    )
+    fx.append(Notify("message.created", {"conversation_id": state.id, "sender_type": "customer",
+                                         "text": msg.text}))
+    if state.status == "closed" or state.archived_at is not None:
+        state = replace(state, status="open", archived_at=None)
+        fx.append(Journal("conversation", "reopened"))
+    if state.session is not None:
+        return customer_in_session(state, msg.text, now, policy, fx)
+    if paused:
+        assert state.pause is not None
+        fx.append(Journal("conversation_pause_check", "paused_by_agent",
+                          f"until {state.pause.until.isoformat()}"))
+        return state
+    if msg.choice_id is not None and msg.choice_id == policy.sessions.agent_mode_button:
+        return start_session(state, now, policy, fx)
+    if msg.kind in SILENT_KINDS:
+        fx.append(Journal("bot", "not_answered", f"{msg.kind} message"))
+        return state
+    max_age = timedelta(minutes=policy.bot.max_message_age_minutes)
+    if now - msg.sent_at > max_age:
+        fx.append(Journal("bot", "stale_message_not_answered",
+                          f"sent {msg.sent_at.isoformat()}"))
+        return state
+    return run_bot(state, msg, now, policy, fx)
+
+
+def _agent(state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy,
+           fx: list[Effect]) -> ConversationState:
+    """A message written from another inbox: recorded (unless our own echo); may pause."""
+    reason = trigger_reason(msg, policy)
+    if msg.is_echo:
+        fx.append(Journal("agent_detection", "echo_ignored", msg.provider_message_id))
+        return state
+    fx.append(Record("out", "agent", msg.kind, msg.text, msg.provider_message_id,
+                     sender_id=msg.agent_email, delivery_status="sent"))
+    state = replace(
+        state,
+        last_activity_at=now,
+        message_count=state.message_count + 1,
+        external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
+    )
+    if reason is not None:
+        fx.append(Journal("agent_detection", reason, msg.agent_email or msg.origin))
+        return state
+    return pause_for_agent(state, msg, now, policy, fx)
+
+
+def next_wakeup(state: ConversationState) -> datetime | None:
+    """The earliest deadline in the state: when `Wake` must arrive."""
+    deadlines = []
+    if state.pause is not None:
+        deadlines.append(state.pause.until)
+    if state.session is not None:
+        deadlines.append(state.session.expires_at)
+    return min(deadlines) if deadlines else None

@@ -1,0 +1,72 @@
+"""Operations: the clock endpoints, `/healthz`, `/metrics`."""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from actors.clock import VirtualClock
+from gateway.auth import requires
+from gateway.context import gateway_of
+from gateway.errors import ApiError
+from gateway.jsonio import json_response, read_json
+from gateway.metrics import render_metrics
+from storage.timefmt import iso
+
+MAX_ADVANCE_SECONDS = 400 * 24 * 3600
+
+
+class AdvanceBody(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float
+
+
+@requires("agent")
+async def get_clock(request: web.Request) -> web.Response:
+    clock = gateway_of(request).runtime.clock
+    return json_response({"mode": clock.mode, "now": iso(clock.now())})
+
+
+@requires("admin")
+async def advance_clock(request: web.Request) -> web.Response:
+    runtime = gateway_of(request).runtime
+    if not isinstance(runtime.clock, VirtualClock):
+        raise ApiError(404, "not_found", "the clock is not virtual ([clock] mode = \"system\")")
+    body = await read_json(request, AdvanceBody)
+    if not 0 <= body.seconds <= MAX_ADVANCE_SECONDS:
+        raise ApiError(400, "invalid_body",
+                       f"seconds must be between 0 and {MAX_ADVANCE_SECONDS}", "seconds")
+    now = await runtime.advance_virtual(body.seconds)
+    return json_response({"mode": "virtual", "now": iso(now)})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    runtime = gw.runtime
+    ok = gw.accepting and runtime.writer.running and runtime.timers.running
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "writer": "running" if runtime.writer.running else "stopped",
+        "timers": "running" if runtime.timers.running else "stopped",
+        "clock": runtime.clock.mode,
+        "now": iso(runtime.clock.now()),
+        "actors": len(runtime.registry),
+        "pending_timers": len(runtime.timers),
+        "writer_backlog": runtime.writer.backlog,
+        "outbox_in_flight": runtime.sender.in_flight,
+        "provider": runtime.provider.name,
+        "warnings": gw.warnings,
+    }
+    return json_response(body, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = await render_metrics(gateway_of(request).runtime)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/admin/clock", get_clock)
+    app.router.add_post("/api/admin/clock/advance", advance_clock)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,101 @@
+"""`create_app(settings, ...)`: the whole gateway as one aiohttp application, no globals."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from actors.clock import Clock
+from actors.outbound import OutboundProvider
+from actors.runtime import Runtime, RuntimeConfig
+from gateway import api_admin, api_conversations, api_pauses, webhooks
+from gateway.auth import Authenticator, make_auth_middleware
+from gateway.context import GATEWAY, Gateway
+from gateway.errors import error_middleware
+from gateway.policies import build_policies
+from gateway.providers.cloud import CloudProvider
+from gateway.providers.console import ConsoleProvider
+from gateway.settings import Secrets, Settings
+
+log = structlog.get_logger("gateway")
+
+
+def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
+    if settings.whatsapp.provider == "cloud":
+        return CloudProvider(
+            base_url=settings.whatsapp.graph_api_base,
+            phone_number_id=settings.whatsapp.phone_number_id,
+            access_token=secrets.access_token,
+            timeout_seconds=settings.outbox.request_timeout_seconds,
+        )
+    return ConsoleProvider()
+
+
+def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
+    warnings = []
+    if not secrets.app_secret:
+        warnings.append(f"{settings.whatsapp.app_secret_env} is not set: Cloud API webhook "
+                        "signatures are not checked")
+    if not secrets.wati_webhook_token:
+        warnings.append(f"{settings.wati.webhook_token_env} is not set: the WATI webhook "
+                        "token is not checked")
+    if not secrets.admin_token:
+        warnings.append(f"{settings.auth.admin_token_env} is not set: no admin can call the API")
+    if settings.whatsapp.provider == "cloud" and not secrets.access_token:
+        warnings.append(f"{settings.whatsapp.access_token_env} is not set: sends will fail")
+    if settings.whatsapp.provider == "wati":
+        warnings.append("the wati outbound provider is not built yet: sends go to the console")
+    return warnings
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               environ: Mapping[str, str] | None = None,
+               provider: OutboundProvider | None = None,
+               base_dir: Path | None = None) -> web.Application:
+    """Build the gateway. Nothing starts until the app runs (aiohttp's cleanup context)."""
+    secrets = Secrets.from_env(settings, os.environ if environ is None else environ)
+    policy_for = build_policies(settings, base_dir)
+    config = RuntimeConfig(
+        db_path=settings.storage.path, synchronous=settings.storage.synchronous,
+        writer_max_batch=settings.storage.writer_max_batch,
+        mailbox_size=settings.actors.mailbox_size,
+        passivate_after=settings.actors.passivate_after_seconds,
+        outbox_concurrency=settings.outbox.concurrency,
+        outbox_max_attempts=settings.outbox.max_attempts,
+        retry_base=settings.outbox.retry_base_seconds,
+        retry_max=settings.outbox.retry_max_seconds,
+    )
+    runtime = Runtime(config, clock=clock, clock_mode=settings.clock.mode,
+                      provider=provider or make_provider(settings, secrets),
+                      policy_for=policy_for)
+    auth = Authenticator(secrets.admin_token)
+    gateway = Gateway(settings=settings, secrets=secrets, runtime=runtime, auth=auth,
+                      warnings=startup_warnings(settings, secrets))
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[error_middleware, make_auth_middleware(auth)],
+    )
+    app[GATEWAY] = gateway
+    webhooks.add_routes(app)
+    api_conversations.add_routes(app)
+    api_pauses.add_routes(app)
+    api_admin.add_routes(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    gateway = app[GATEWAY]
+    for warning in gateway.warnings:
+        log.warning("startup_warning", detail=warning)
+    await gateway.runtime.start()
+    gateway.accepting = True
+    try:
+        yield
+    finally:
+        gateway.accepting = False  # 1. stop intake
+        await gateway.runtime.stop()  # 2. actors, 3. sender, 4. writer flush, 5. close

@@ -1,0 +1,80 @@
+"""API errors and the one middleware that turns every exception into the JSON error shape
+`{"error": {"code", "message", "field"}}`."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import structlog
+from aiohttp import web
+
+from actors.errors import ActorStopped, MailboxFull
+from gateway.jsonio import json_response
+from storage.writer import WriterClosed
+
+log = structlog.get_logger("http")
+_AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
+
+
+class ApiError(Exception):
+    """An error the client should see, with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None
+                   ) -> web.Response:
+    return json_response({"error": {"code": code, "message": message, "field": field}},
+                         status=status)
+
+
+def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError:
+    """A msgspec message (`Expected int, got str - at `$.hours``) as a 400 naming the field."""
+    text = str(exc)
+    match = _AT.search(text)
+    field = None
+    if match:
+        field = (prefix + match.group(1)).replace("[", ".").replace("]", "").strip(".") or None
+        text = text[: match.start()]
+    missing = re.match(r"Object missing required field `([^`]+)`", text)
+    if missing:
+        field = ".".join(p for p in (field, missing.group(1)) if p)
+    return ApiError(400, "invalid_body", text, field)
+
+
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
+    415: "unsupported_media_type", 503: "unavailable",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _STATUS_CODES.get(exc.status, "http_error")
+        field = "body" if exc.status == 413 else None
+        response = error_response(exc.status, code, exc.reason, field)
+        for name in ("Allow", "WWW-Authenticate"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except MailboxFull as exc:
+        return error_response(503, "busy", f"conversation {exc} is busy; retry later")
+    except (ActorStopped, WriterClosed):
+        return error_response(503, "shutting_down", "the gateway is stopping; retry later")
+    except Exception:
+        log.exception("unhandled", path=request.path, method=request.method)
+        return error_response(500, "internal_error", "internal error")

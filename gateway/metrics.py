@@ -1,0 +1,39 @@
+"""`/metrics` in the Prometheus text format: queues, actors, timers, writer, outbox."""
+
+from __future__ import annotations
+
+from actors.runtime import Runtime
+from storage import outbox
+
+
+async def render_metrics(runtime: Runtime) -> str:
+    writer = runtime.writer.stats
+    backlog = await outbox.backlog(runtime.reader)
+    gauges: list[tuple[str, str, float, str]] = [
+        ("gateway_actors_live", "gauge", len(runtime.registry), "conversation actors in memory"),
+        ("gateway_actors_busy", "gauge", runtime.registry.busy, "actors with mail"),
+        ("gateway_mailbox_depth", "gauge", runtime.registry.mailbox_depth(), "queued mail"),
+        ("gateway_actors_spawned_total", "counter", runtime.registry.spawned, "actors started"),
+        ("gateway_actors_passivated_total", "counter", runtime.registry.passivated,
+         "idle actors dropped from memory"),
+        ("gateway_timers_pending", "gauge", len(runtime.timers), "deadlines in the heap"),
+        ("gateway_timers_fired_total", "counter", runtime.timers.fired, "deadlines fired"),
+        ("gateway_writer_backlog", "gauge", runtime.writer.backlog, "writes waiting to commit"),
+        ("gateway_writer_batches_total", "counter", writer.batches, "group commits"),
+        ("gateway_writer_writes_total", "counter", writer.writes, "writes committed"),
+        ("gateway_writer_largest_batch", "gauge", writer.largest_batch, "largest group commit"),
+        ("gateway_outbox_in_flight", "gauge", runtime.sender.in_flight, "sends in flight"),
+        ("gateway_outbox_sent_total", "counter", runtime.sender.sent, "sends accepted"),
+        ("gateway_outbox_failed_total", "counter", runtime.sender.failed, "sends given up"),
+        ("gateway_outbox_retried_total", "counter", runtime.sender.retried, "sends retried"),
+        ("gateway_events_published_total", "counter", runtime.events.published,
+         "dashboard events"),
+    ]
+    lines = []
+    for name, kind, value, help_text in gauges:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    lines += ["# HELP gateway_outbox_rows outbox rows by status",
+              "# TYPE gateway_outbox_rows gauge"]
+    for status in ("pending", "sent", "failed"):
+        lines.append(f'gateway_outbox_rows{{status="{status}"}} {backlog.get(status, 0)}')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,33 @@
+"""The Policy of each business number: global settings with `[numbers."id"]` overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from actors.flow_loader import load_flows
+from actors.flow_model import FlowSet
+from actors.policy import Policy
+from gateway.settings import Settings
+
+
+def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable[[str], Policy]:
+    """Load flows (a bad flow raises FlowError) and return `policy_for(business_id)`."""
+    flows_dir = Path(settings.bot.flows_dir)
+    if not flows_dir.is_absolute() and base_dir is not None:
+        flows_dir = base_dir / flows_dir
+    flows: FlowSet = load_flows(flows_dir, settings.bot.default_flow)
+    default = Policy(pause=settings.pause, sessions=settings.sessions,
+                     assignment=settings.assignment, bot=settings.bot,
+                     timeouts=settings.timeouts, flows=flows)
+    per_number = {
+        number: Policy(pause=settings.pause, sessions=settings.sessions,
+                       assignment=settings.assignment, bot=settings.bot,
+                       timeouts=overrides.timeouts, flows=flows)
+        for number, overrides in settings.numbers.items() if overrides.timeouts is not None
+    }
+
+    def policy_for(business_id: str) -> Policy:
+        return per_number.get(business_id, default)
+
+    return policy_for

@@ -1,0 +1,53 @@
+"""The Cloud API request body for one outbound message (PROTOCOL.md section 2.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.outbound import OutboundMessage
+
+MAX_TEXT = 4096
+MAX_INTERACTIVE_BODY = 1024
+
+
+def recipient(to: str) -> str:
+    """+E.164 for phone numbers (a bare number gets the business's country code prepended);
+    business-scoped user ids (`US.123...`) go as they are."""
+    return f"+{to}" if to.isdigit() else to
+
+
+def graph_body(message: OutboundMessage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": recipient(message.to),
+        "biz_opaque_callback_data": f"outbox:{message.outbox_id}",
+    }
+    if message.kind == "text" or not message.choices:
+        body["type"] = "text"
+        body["text"] = {"preview_url": False, "body": message.text[:MAX_TEXT]}
+        return body
+    interactive: dict[str, Any] = {"body": {"text": message.text[:MAX_INTERACTIVE_BODY]}}
+    if message.header:
+        interactive["header"] = {"type": "text", "text": message.header[:60]}
+    if message.footer:
+        interactive["footer"] = {"text": message.footer[:60]}
+    if message.kind == "buttons":
+        interactive["type"] = "button"
+        interactive["action"] = {"buttons": [
+            {"type": "reply", "reply": {"id": c.id, "title": c.title[:20]}}
+            for c in message.choices[:3]
+        ]}
+    else:
+        interactive["type"] = "list"
+        rows = []
+        for c in message.choices[:10]:
+            row = {"id": c.id, "title": c.title[:24]}
+            if c.description:
+                row["description"] = c.description[:72]
+            rows.append(row)
+        interactive["action"] = {"button": message.list_button[:20],
+                                 "sections": [{"title": "Options", "rows": rows}]}
+    body["type"] = "interactive"
+    body["interactive"] = interactive
+    return body

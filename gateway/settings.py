@@ -1,0 +1,137 @@
+"""`settings.toml` as one typed object; unknown keys and wrong types stop start-up, named."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from actors.policy import (
+    AssignmentSettings,
+    BotSettings,
+    NumberSettings,
+    PauseSettings,
+    SessionSettings,
+    TimeoutSettings,
+)
+
+
+class SettingsError(Exception):
+    """The settings file is missing, not TOML, or has an unknown key or a wrong type."""
+
+
+class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 4 * 1024 * 1024
+
+
+class StorageSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    path: str = "data/gateway.db"
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    writer_max_batch: int = 2000
+
+
+class ClockSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    mode: Literal["system", "virtual"] = "system"
+
+
+class AuthSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    admin_token_env: str = "GATEWAY_ADMIN_TOKEN"
+
+
+class WhatsAppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    provider: Literal["cloud", "wati", "console"] = "console"
+    phone_number_id: str = ""
+    verify_token: str = ""
+    app_secret_env: str = "WHATSAPP_APP_SECRET"
+    access_token_env: str = "WHATSAPP_TOKEN"
+    graph_api_base: str = "https://graph.facebook.com/v21.0"
+
+
+class WatiSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    webhook_token_env: str = "WATI_WEBHOOK_TOKEN"
+    api_base: str = ""
+    api_token_env: str = "WATI_API_TOKEN"
+
+
+class ActorRuntimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    mailbox_size: int = 256
+    passivate_after_seconds: float = 300.0
+
+
+class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    concurrency: int = 32
+    max_attempts: int = 8
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 3600.0
+    request_timeout_seconds: float = 15.0
+
+
+class LogSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    clock: ClockSettings = ClockSettings()
+    auth: AuthSettings = AuthSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
+    wati: WatiSettings = WatiSettings()
+    pause: PauseSettings = PauseSettings()
+    sessions: SessionSettings = SessionSettings()
+    assignment: AssignmentSettings = AssignmentSettings()
+    bot: BotSettings = BotSettings()
+    timeouts: TimeoutSettings = TimeoutSettings()
+    numbers: dict[str, NumberSettings] = msgspec.field(default_factory=dict)
+    actors: ActorRuntimeSettings = ActorRuntimeSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    log: LogSettings = LogSettings()
+
+
+class Secrets(msgspec.Struct, frozen=True):
+    """Secret values, read from the environment variables the settings name."""
+
+    admin_token: str = ""
+    app_secret: str = ""
+    access_token: str = ""
+    wati_webhook_token: str = ""
+    wati_api_token: str = ""
+
+    @classmethod
+    def from_env(cls, settings: Settings, environ: Mapping[str, str]) -> Secrets:
+        def read(name: str) -> str:
+            return environ.get(name, "") if name else ""
+
+        return cls(
+            admin_token=read(settings.auth.admin_token_env),
+            app_secret=read(settings.whatsapp.app_secret_env),
+            access_token=read(settings.whatsapp.access_token_env),
+            wati_webhook_token=read(settings.wati.webhook_token_env),
+            wati_api_token=read(settings.wati.api_token_env),
+        )
+
+
+def parse_settings(data: bytes | str) -> Settings:
+    """Decode TOML text; the error names the offending key (`$.pause.duration_hours`)."""
+    try:
+        return msgspec.toml.decode(data, type=Settings)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise SettingsError(f"settings are not valid TOML: {exc}") from None
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and decode the settings file at `path`."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror}") from None
+    try:
+        return parse_settings(data)
+    except SettingsError as exc:
+        raise SettingsError(f"{path}: {exc}") from None

@@ -1,0 +1,90 @@
+"""The webhook endpoints: verify, decode, store durably, answer 200; the actors do the rest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+from aiohttp import web
+
+from gateway import cloud_events, wati_events
+from gateway.context import Gateway, gateway_of
+from gateway.errors import ApiError, validation_error
+from gateway.jsonio import json_response
+from gateway.signature import valid_signature, valid_token
+from storage import outbox as outbox_store
+from storage.timefmt import iso
+
+
+async def verify_cloud(request: web.Request) -> web.Response:
+    """Meta's subscription handshake: echo `hub.challenge` when the token matches."""
+    gw = gateway_of(request)
+    q = request.query
+    expected = gw.settings.whatsapp.verify_token
+    if (q.get("hub.mode") == "subscribe" and expected
+            and valid_token(q.get("hub.verify_token"), expected)):
+        return web.Response(text=q.get("hub.challenge", ""), content_type="text/plain")
+    raise ApiError(403, "verification_failed", "hub.mode or hub.verify_token does not match",
+                   "hub.verify_token")
+
+
+async def receive_cloud(request: web.Request) -> web.Response:
+    gw = _accepting(request)
+    raw = await request.read()
+    secret = gw.secrets.app_secret
+    if secret and not valid_signature(raw, request.headers.get("X-Hub-Signature-256"), secret):
+        raise ApiError(401, "invalid_signature",
+                       "X-Hub-Signature-256 is missing or does not match the body",
+                       "X-Hub-Signature-256")
+    try:
+        envelope = cloud_events.decode_envelope(raw)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    result = await gw.runtime.accept(cloud_events.items_from(envelope))
+    return json_response(result)
+
+
+async def receive_wati(request: web.Request) -> web.Response:
+    gw = _accepting(request)
+    expected = gw.secrets.wati_webhook_token
+    if expected:
+        given = request.query.get("token") or request.headers.get("X-Webhook-Token")
+        if not valid_token(given, expected):
+            raise ApiError(401, "invalid_token", "the webhook token is missing or wrong", "token")
+    raw = await request.read()
+    try:
+        event = wati_events.decode_event(raw)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    business = gw.settings.whatsapp.phone_number_id or "wati"
+    now = gw.runtime.clock.now()
+    reader = gw.runtime.reader
+
+    async def is_own_send(ids: list[str], recipient: str | None, text: str | None,
+                          at: datetime) -> bool:
+        since = iso(at - timedelta(seconds=wati_events.ECHO_WINDOW_SECONDS))
+        return await outbox_store.is_own_send(reader, ids, recipient, text, since)
+
+    try:
+        items = await wati_events.items_from(event, raw, business, now, is_own_send)
+    except wati_events.MissingField as exc:
+        raise ApiError(400, "invalid_body", str(exc), exc.field) from None
+    result = await gw.runtime.accept(items)
+    return json_response(result)
+
+
+def _accepting(request: web.Request) -> Gateway:
+    gw = gateway_of(request)
+    if not gw.accepting:
+        raise ApiError(503, "not_ready", "the gateway is starting or stopping; retry later")
+    return gw
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/webhooks/whatsapp", verify_cloud)
+    app.router.add_post("/webhooks/whatsapp", receive_cloud)
+    app.router.add_post("/webhooks/wati", receive_wati)

@@ -1,0 +1,108 @@
+"""The outbox: sends committed with the step that decided them, drained by the sender."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from storage import messages
+from storage.reader import Reader
+from storage.rows import OutboxRow
+
+
+def insert(conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[int]) -> list[int]:
+    ids = []
+    for r in rows:
+        message_id = message_ids[r.message_index] if r.message_index >= 0 else None
+        cursor = conn.execute(
+            "INSERT INTO outbox (conversation_id, message_id, recipient, body, text,"
+            " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.conversation_id, message_id, r.recipient, r.body, r.text, r.next_attempt_at,
+             r.created_at, r.created_at),
+        )
+        ids.append(int(cursor.lastrowid or 0))
+    return ids
+
+
+def mark_sent(conn: sqlite3.Connection, outbox_id: int, provider_message_id: str, at: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = ?,"
+        " updated_at = ? WHERE id = ?",
+        (provider_message_id, at, outbox_id),
+    )
+    row = conn.execute("SELECT message_id FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+    if row and row[0] is not None:
+        messages.set_provider_id(conn, row[0], provider_message_id, "sent", at)
+
+
+def mark_retry(conn: sqlite3.Connection, outbox_id: int, next_attempt_at: float,
+               code: int | None, detail: str, at: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error_code = ?,"
+        " error_detail = ?, updated_at = ? WHERE id = ?",
+        (next_attempt_at, code, detail, at, outbox_id),
+    )
+
+
+def mark_failed(conn: sqlite3.Connection, outbox_id: int, code: int | None, detail: str,
+                at: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, error_code = ?,"
+        " error_detail = ?, updated_at = ? WHERE id = ?",
+        (code, detail, at, outbox_id),
+    )
+    row = conn.execute(
+        "SELECT message_id, conversation_id FROM outbox WHERE id = ?", (outbox_id,)
+    ).fetchone()
+    if row is None:
+        return
+    if row[0] is not None:
+        messages.set_failed(conn, row[0], code, detail, at)
+    conn.execute(
+        "INSERT INTO journal (conversation_id, at, step_type, status, detail)"
+        " VALUES (?, ?, 'delivery', 'send_failed', ?)",
+        (row[1], at, f"{code} {detail}" if code is not None else detail),
+    )
+
+
+async def due(reader: Reader, now_ts: float, limit: int) -> list[dict[str, Any]]:
+    """Pending sends whose time has come, oldest first."""
+    rows = await reader.all(
+        "SELECT id, conversation_id, recipient, body, attempts FROM outbox"
+        " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        (now_ts, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+async def next_attempt(reader: Reader) -> float | None:
+    value = await reader.scalar(
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
+    )
+    return None if value is None else float(value)
+
+
+async def is_own_send(reader: Reader, provider_ids: list[str], recipient: str | None,
+                      text: str | None, since: str) -> bool:
+    """Whether an outbound event echoes a send of ours: its id is one a send returned, or
+    (when the echo outruns the send's answer) the same text went to the same recipient."""
+    ids = [i for i in provider_ids if i]
+    if ids:
+        marks = ",".join("?" * len(ids))
+        hit = await reader.scalar(
+            f"SELECT 1 FROM outbox WHERE provider_message_id IN ({marks}) LIMIT 1", ids
+        )
+        if hit:
+            return True
+    if recipient and text:
+        hit = await reader.scalar(
+            "SELECT 1 FROM outbox WHERE recipient = ? AND created_at >= ? AND text = ? LIMIT 1",
+            (recipient, since, text),
+        )
+        return bool(hit)
+    return False
+
+
+async def backlog(reader: Reader) -> dict[str, int]:
+    rows = await reader.all("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+    return {r["status"]: int(r["n"]) for r in rows}

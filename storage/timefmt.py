@@ -1,0 +1,22 @@
+"""How instants are written in the database and on the wire: ISO 8601, UTC, `Z`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso(when: datetime) -> str:
+    """Fixed width (microseconds always present) so that text order is time order."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_or_none(when: datetime | None) -> str | None:
+    return None if when is None else iso(when)
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_iso_or_none(text: str | None) -> datetime | None:
+    return None if text is None else parse_iso(text)

@@ -1,0 +1,184 @@
+"""The single writer: one thread owns the write connection; everything queued goes into
+one transaction (group commit), and every caller's future resolves after the COMMIT."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from storage.migrate import migrate
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], T]
+
+
+class WriterClosed(Exception):
+    """The writer was stopped; no more writes are accepted."""
+
+
+@dataclass(slots=True)
+class _Op:
+    fn: WriteFn[Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    batches: int = 0
+    writes: int = 0
+    largest_batch: int = 0
+    failed_writes: int = 0
+    last_batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=256))
+
+
+def open_write_connection(path: str, synchronous: str) -> sqlite3.Connection:
+    """Open (creating the folder and file if missing) in WAL mode, autocommit off to us."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class Writer:
+    """Submit a function of the write connection; get its result once it is committed.
+
+    Each submitted function runs inside a SAVEPOINT, so one failing write (a constraint, a
+    bug) fails only its own caller; the others in the batch still commit.
+    """
+
+    def __init__(self, path: str, *, synchronous: Literal["FULL", "NORMAL"] = "FULL",
+                 max_batch: int = 2000) -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self._max_batch = max_batch
+        self._queue: deque[_Op] = deque()
+        self._wakeup = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._conn: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+        self.stats = WriterStats()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def idle(self) -> bool:
+        return not self._queue and self._in_flight == 0
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    async def start(self) -> None:
+        """Open the database, apply migrations, start the commit loop."""
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(
+            self._executor, open_write_connection, self.path, self._synchronous
+        )
+        await loop.run_in_executor(self._executor, migrate, self._conn)
+        self._task = loop.create_task(self._loop(), name="sqlite-writer")
+
+    def submit(self, fn: WriteFn[T]) -> asyncio.Future[T]:
+        """Queue `fn(conn)`; the future resolves with its result after COMMIT."""
+        if self._closed:
+            raise WriterClosed(self.path)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Op(fn, future))
+        self._idle.clear()
+        self._wakeup.set()
+        return future
+
+    async def wait_idle(self) -> None:
+        while not self.idle:
+            await self._idle.wait()
+
+    async def stop(self) -> None:
+        """Refuse new writes, commit what is queued, close the connection."""
+        self._closed = True
+        if self._task is not None:
+            self._wakeup.set()
+            while self._queue or self._in_flight:
+                await self._idle.wait()
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
+            self._in_flight = len(batch)
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
+            except Exception as exc:  # the COMMIT itself failed: nothing of the batch stands
+                outcomes = [(False, exc)] * len(batch)
+            finally:
+                self._in_flight = 0
+            self._record(len(batch), outcomes)
+            for op, (ok, value) in zip(batch, outcomes, strict=True):
+                if op.future.done():
+                    continue
+                if ok:
+                    op.future.set_result(value)
+                else:
+                    op.future.set_exception(value)
+
+    def _commit(self, batch: list[_Op]) -> list[tuple[bool, Any]]:
+        """Runs in the writer thread: one transaction, a savepoint per write."""
+        conn = self._conn
+        assert conn is not None
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                conn.execute("SAVEPOINT w")
+                try:
+                    value = op.fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE w")
+                    outcomes.append((True, value))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def _record(self, size: int, outcomes: list[tuple[bool, Any]]) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.writes += size
+        stats.largest_batch = max(stats.largest_batch, size)
+        stats.failed_writes += sum(1 for ok, _ in outcomes if not ok)
+        stats.last_batch_sizes.append(size)
