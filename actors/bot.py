@@ -99,12 +99,15 @@ def enter(state: ConversationState, flow: Flow, node_id: str, now: datetime, pol
         match node:
             case MessageNode():
                 fx.append(Send(render(node.text, state.variables)))
+                fx.append(Journal("bot", "message_sent", f"{flow.id}.{node_id}"))
                 node_id = node.next
             case MenuNode():
                 fx.append(_menu_send(node, state.variables))
+                fx.append(Journal("bot", "menu_sent", f"{flow.id}.{node_id}"))
                 return replace(state, flow=FlowPosition(flow.id, node_id, now))
             case QuestionNode():
                 fx.append(Send(render(node.text, state.variables)))
+                fx.append(Journal("bot", "question_sent", f"{flow.id}.{node_id}"))
                 return replace(state, flow=FlowPosition(flow.id, node_id, now))
             case HandoffNode():
                 if node.text:

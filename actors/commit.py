@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from actors.codec import json_encoder
 from actors.effects import Effect, Journal, Record, Send
 from actors.outbound import OutboundMessage, encode_outbound
 from actors.state import ConversationState, Pause, encode_state
@@ -19,7 +20,7 @@ from storage.rows import (
 )
 from storage.timefmt import iso, iso_or_none
 
-_json = msgspec.json.Encoder()
+_json = json_encoder()
 
 
 def build_commit(old: ConversationState | None, new: ConversationState, effects: list[Effect],

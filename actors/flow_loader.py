@@ -8,6 +8,7 @@ import msgspec
 
 from actors.errors import FlowError
 from actors.flow_model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, QuestionNode
+from actors.tomlio import decode_toml
 
 MAX_MENU_ROWS = 10
 MAX_BUTTON_TITLE = 20
@@ -21,7 +22,7 @@ def load_flows(directory: Path, default: str) -> FlowSet:
     files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
     for path in files:
         try:
-            flow = msgspec.toml.decode(path.read_bytes(), type=Flow)
+            flow = decode_toml(path.read_bytes(), Flow)
         except msgspec.ValidationError as exc:
             raise FlowError(str(path), str(exc)) from None
         except msgspec.DecodeError as exc:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from actors.codec import msgpack_encoder
+
 
 class Identity(msgspec.Struct, frozen=True):
     """Who the conversation is with: enough to create it on first contact."""
@@ -86,7 +88,7 @@ Command = Wake | PauseRequest | ResumeRequest | Ping
 Message = InboundEvent | Command
 
 _inbound_decoder = msgspec.msgpack.Decoder(InboundEvent)
-_encoder = msgspec.msgpack.Encoder()
+_encoder = msgpack_encoder()
 
 
 def encode_event(event: InboundEvent) -> bytes:

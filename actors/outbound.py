@@ -6,6 +6,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from actors.codec import msgpack_encoder
 from actors.effects import Choice
 
 
@@ -45,7 +46,7 @@ class OutboundProvider(Protocol):
     async def close(self) -> None: ...
 
 
-_encoder = msgspec.msgpack.Encoder()
+_encoder = msgpack_encoder()
 _decoder = msgspec.msgpack.Decoder(OutboundMessage)
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from actors.codec import msgpack_encoder
+
 WINDOW = timedelta(hours=24)
 
 
@@ -88,7 +90,7 @@ def new_conversation(conversation_id: str, business_id: str, customer_id: str, n
     )
 
 
-_encoder = msgspec.msgpack.Encoder()
+_encoder = msgpack_encoder()
 _decoder = msgspec.msgpack.Decoder(ConversationState)
 
 

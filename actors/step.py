@@ -75,6 +75,7 @@ def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, pol
         message_count=state.message_count + 1,
         unread_count=state.unread_count + 1,
     )
+    fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
     fx.append(Notify("message.created", {"conversation_id": state.id, "sender_type": "customer",
                                          "text": msg.text}))
     if state.status == "closed" or state.archived_at is not None:

@@ -7,8 +7,10 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from actors.codec import json_encoder
+
 T = TypeVar("T")
-_encoder = msgspec.json.Encoder()
+_encoder = json_encoder()
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

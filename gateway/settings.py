@@ -16,6 +16,7 @@ from actors.policy import (
     SessionSettings,
     TimeoutSettings,
 )
+from actors.tomlio import decode_toml
 
 
 class SettingsError(Exception):
@@ -118,7 +119,7 @@ class Secrets(msgspec.Struct, frozen=True):
 def parse_settings(data: bytes | str) -> Settings:
     """Decode TOML text; the error names the offending key (`$.pause.duration_hours`)."""
     try:
-        return msgspec.toml.decode(data, type=Settings)
+        return decode_toml(data, Settings)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from None
     except msgspec.DecodeError as exc:

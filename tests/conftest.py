@@ -1,0 +1,65 @@
+"""Shared fixtures: a simulated gateway under freezegun, and a guard against leaked tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+from freezegun.api import FrozenDateTimeFactory
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.sim import ENVIRON, Sim, test_settings
+
+START = "2026-11-21T09:00:00+00:00"
+MakeSim = Callable[..., Awaitable[Sim]]
+
+
+@pytest.fixture
+def frozen() -> Iterator[FrozenDateTimeFactory]:
+    """Wall time frozen at START; asyncio keeps its real clock (real_asyncio=True)."""
+    with freeze_time(START, real_asyncio=True) as factory:
+        yield factory
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "gateway.db"
+
+
+@pytest.fixture
+async def make_sim(aiohttp_client: Any, frozen: FrozenDateTimeFactory, db_path: Path
+                   ) -> AsyncIterator[MakeSim]:
+    """Start a gateway (again, on the same database file, for restart tests)."""
+
+    async def make(settings: Settings | None = None, **kw: Any) -> Sim:
+        app = create_app(settings or test_settings(db_path), environ=kw.pop("environ", ENVIRON),
+                         **kw)
+        client = await aiohttp_client(app)
+        return Sim(client, frozen)
+
+    yield make
+
+
+@pytest.fixture
+async def sim(make_sim: MakeSim) -> Sim:
+    return await make_sim()
+
+
+@pytest.fixture(autouse=True)
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves tasks running after its fixtures are torn down."""
+    before = set(asyncio.all_tasks())
+    yield
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() - before if t is not current and not t.done()]
+    for _ in range(3):
+        if not leaked:
+            break
+        await asyncio.sleep(0)
+        leaked = [t for t in leaked if not t.done()]
+    assert not leaked, f"tasks left running: {leaked}"
