@@ -42,7 +42,7 @@ def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError
     if match:
         field = (prefix + match.group(1)).replace("[", ".").replace("]", "").strip(".") or None
         text = text[: match.start()]
-    missing = re.match(r"Object missing required field `([^`]+)`", text)
+    missing = re.match(r"Object (?:missing required|contains unknown) field `([^`]+)`", text)
     if missing:
         field = ".".join(p for p in (field, missing.group(1)) if p)
     return ApiError(400, "invalid_body", text, field)

@@ -13,7 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.sim import ENVIRON, Sim, test_settings
+from tests.sim import ENVIRON, Sim, settings_for
 
 START = "2026-11-21T09:00:00+00:00"
 MakeSim = Callable[..., Awaitable[Sim]]
@@ -37,7 +37,7 @@ async def make_sim(aiohttp_client: Any, frozen: FrozenDateTimeFactory, db_path: 
     """Start a gateway (again, on the same database file, for restart tests)."""
 
     async def make(settings: Settings | None = None, **kw: Any) -> Sim:
-        app = create_app(settings or test_settings(db_path), environ=kw.pop("environ", ENVIRON),
+        app = create_app(settings or settings_for(db_path), environ=kw.pop("environ", ENVIRON),
                          **kw)
         client = await aiohttp_client(app)
         return Sim(client, frozen)

@@ -26,7 +26,7 @@ BUSINESS = "310000000000002"
 ENVIRON = {"GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "WHATSAPP_APP_SECRET": APP_SECRET}
 
 
-def test_settings(db_path: Path, **sections: Any) -> Settings:
+def settings_for(db_path: Path, **sections: Any) -> Settings:
     """Settings for a test gateway: its own database file, the repository's flows."""
     base = Settings(
         storage=StorageSettings(path=str(db_path), synchronous="NORMAL"),
