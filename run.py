@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    web.run_app(app, host=host, port=port, access_log=None,
-                print=lambda text: print(text, file=sys.stderr))
+    web.run_app(
+        app, host=host, port=port, access_log=None, print=lambda text: print(text, file=sys.stderr)
+    )
     return 0
 
 

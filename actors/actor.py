@@ -108,8 +108,9 @@ class Actor(Generic[M]):
                     self._mail.appendleft(envelope)
                     raise
                 except Exception as exc:
-                    log.exception("actor_failed", actor=self.name,
-                                  message=type(envelope.message).__name__)
+                    log.exception(
+                        "actor_failed", actor=self.name, message=type(envelope.message).__name__
+                    )
                     if envelope.reply is not None and not envelope.reply.done():
                         envelope.reply.set_exception(exc)
                     await self.on_failure(envelope.message, envelope.inbox_id, exc)

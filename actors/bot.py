@@ -38,8 +38,9 @@ def render(text: str, variables: dict[str, str]) -> str:
         return text
 
 
-def run_bot(state: ConversationState, msg: CustomerMessage, now: datetime, policy: Policy,
-            fx: list[Effect]) -> ConversationState:
+def run_bot(
+    state: ConversationState, msg: CustomerMessage, now: datetime, policy: Policy, fx: list[Effect]
+) -> ConversationState:
     """Answer one customer message from where the conversation stands in its flow."""
     position = state.flow
     flow = policy.flows.get(position.flow_id) if position else None
@@ -64,8 +65,15 @@ def run_bot(state: ConversationState, msg: CustomerMessage, now: datetime, polic
     return enter(state, flow, flow.start, now, policy, fx)
 
 
-def _answer_menu(state: ConversationState, flow: Flow, node: MenuNode, msg: CustomerMessage,
-                 now: datetime, policy: Policy, fx: list[Effect]) -> ConversationState:
+def _answer_menu(
+    state: ConversationState,
+    flow: Flow,
+    node: MenuNode,
+    msg: CustomerMessage,
+    now: datetime,
+    policy: Policy,
+    fx: list[Effect],
+) -> ConversationState:
     chosen = None
     for button in node.buttons:
         if msg.choice_id is not None and button.id == msg.choice_id:
@@ -86,8 +94,14 @@ def _answer_menu(state: ConversationState, flow: Flow, node: MenuNode, msg: Cust
     return enter(state, flow, chosen.next, now, policy, fx)
 
 
-def enter(state: ConversationState, flow: Flow, node_id: str, now: datetime, policy: Policy,
-          fx: list[Effect]) -> ConversationState:
+def enter(
+    state: ConversationState,
+    flow: Flow,
+    node_id: str,
+    now: datetime,
+    policy: Policy,
+    fx: list[Effect],
+) -> ConversationState:
     """Run nodes from `node_id` until one waits for the customer or the flow ends."""
     for _ in range(MAX_HOPS):
         if node_id == "end":

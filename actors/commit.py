@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import msgspec
-
 from actors.codec import json_encoder
 from actors.effects import Effect, Journal, Record, Send
 from actors.outbound import OutboundMessage, encode_outbound
@@ -23,38 +21,67 @@ from storage.timefmt import iso, iso_or_none
 _json = json_encoder()
 
 
-def build_commit(old: ConversationState | None, new: ConversationState, effects: list[Effect],
-                 now: datetime, wakeup: datetime | None, inbox_id: int) -> StepCommit:
+def build_commit(
+    old: ConversationState | None,
+    new: ConversationState,
+    effects: list[Effect],
+    now: datetime,
+    wakeup: datetime | None,
+    inbox_id: int,
+) -> StepCommit:
     at = iso(now)
     cid = new.id
     commit = StepCommit(conversation=conversation_row(new, wakeup, at), now=at, inbox_id=inbox_id)
     for effect in effects:
         match effect:
             case Send():
-                commit.messages.append(MessageRow(
-                    conversation_id=cid, direction="out", sender_type=effect.sender_type,
-                    sender_id=effect.sender_id, kind=effect.kind, text=effect.text,
-                    created_at=at, delivery_status="pending", processed=1,
-                    payload=_choices_json(effect),
-                ))
-                commit.outbox.append(OutboxRow(
-                    conversation_id=cid, recipient=new.phone or new.customer_id,
-                    body=encode_outbound(outbound(new, effect)), text=effect.text,
-                    next_attempt_at=now.timestamp(), created_at=at,
-                    message_index=len(commit.messages) - 1,
-                ))
+                commit.messages.append(
+                    MessageRow(
+                        conversation_id=cid,
+                        direction="out",
+                        sender_type=effect.sender_type,
+                        sender_id=effect.sender_id,
+                        kind=effect.kind,
+                        text=effect.text,
+                        created_at=at,
+                        delivery_status="pending",
+                        processed=1,
+                        payload=_choices_json(effect),
+                    )
+                )
+                commit.outbox.append(
+                    OutboxRow(
+                        conversation_id=cid,
+                        recipient=new.phone or new.customer_id,
+                        body=encode_outbound(outbound(new, effect)),
+                        text=effect.text,
+                        next_attempt_at=now.timestamp(),
+                        created_at=at,
+                        message_index=len(commit.messages) - 1,
+                    )
+                )
             case Record():
-                commit.messages.append(MessageRow(
-                    conversation_id=cid, direction=effect.direction,
-                    sender_type=effect.sender_type, sender_id=effect.sender_id,
-                    kind=effect.kind, text=effect.text, created_at=at,
-                    provider_message_id=effect.provider_message_id,
-                    delivery_status=effect.delivery_status, processed=int(effect.processed),
-                    payload=None if effect.payload is None else _json.encode(effect.payload).decode(),
-                ))
+                commit.messages.append(
+                    MessageRow(
+                        conversation_id=cid,
+                        direction=effect.direction,
+                        sender_type=effect.sender_type,
+                        sender_id=effect.sender_id,
+                        kind=effect.kind,
+                        text=effect.text,
+                        created_at=at,
+                        provider_message_id=effect.provider_message_id,
+                        delivery_status=effect.delivery_status,
+                        processed=int(effect.processed),
+                        payload=None
+                        if effect.payload is None
+                        else _json.encode(effect.payload).decode(),
+                    )
+                )
             case Journal():
-                commit.journal.append(JournalRow(cid, at, effect.step_type, effect.status,
-                                                 effect.detail))
+                commit.journal.append(
+                    JournalRow(cid, at, effect.step_type, effect.status, effect.detail)
+                )
             case _:
                 pass
     old_pause = old.pause if old is not None else None
@@ -65,17 +92,26 @@ def build_commit(old: ConversationState | None, new: ConversationState, effects:
 
 def outbound(state: ConversationState, send: Send) -> OutboundMessage:
     return OutboundMessage(
-        business_id=state.business_id, to=state.phone or state.customer_id, text=send.text,
-        kind=send.kind, choices=send.choices, header=send.header, footer=send.footer,
-        list_button=send.list_button, conversation_id=state.id,
+        business_id=state.business_id,
+        to=state.phone or state.customer_id,
+        text=send.text,
+        kind=send.kind,
+        choices=send.choices,
+        header=send.header,
+        footer=send.footer,
+        list_button=send.list_button,
+        conversation_id=state.id,
     )
 
 
-def conversation_row(state: ConversationState, wakeup: datetime | None, at: str
-                     ) -> ConversationRow:
+def conversation_row(state: ConversationState, wakeup: datetime | None, at: str) -> ConversationRow:
     return ConversationRow(
-        id=state.id, business_id=state.business_id, customer_id=state.customer_id,
-        phone=state.phone, customer_name=state.customer_name, mode=state.mode,
+        id=state.id,
+        business_id=state.business_id,
+        customer_id=state.customer_id,
+        phone=state.phone,
+        customer_name=state.customer_name,
+        mode=state.mode,
         status=state.status,
         paused_until=None if state.pause is None else iso(state.pause.until),
         flow_id=None if state.flow is None else state.flow.flow_id,
@@ -84,8 +120,11 @@ def conversation_row(state: ConversationState, wakeup: datetime | None, at: str
         last_activity_at=iso_or_none(state.last_activity_at),
         next_wakeup_at=None if wakeup is None else wakeup.timestamp(),
         archived_at=iso_or_none(state.archived_at),
-        message_count=state.message_count, unread_count=state.unread_count,
-        snapshot=encode_state(state), created_at=iso(state.created_at), updated_at=at,
+        message_count=state.message_count,
+        unread_count=state.unread_count,
+        snapshot=encode_state(state),
+        created_at=iso(state.created_at),
+        updated_at=at,
     )
 
 
@@ -93,10 +132,15 @@ def pause_row(state: ConversationState, pause: Pause | None, active: bool) -> Pa
     if pause is None:
         return None
     return PauseRow(
-        conversation_id=state.id, phone_number=state.phone or state.customer_id,
-        expires_at=iso(pause.until), paused_at=iso(pause.paused_at), is_active=int(active),
-        agent_assignee_id=pause.agent_assignee_id, agent_email=pause.agent_email,
-        agent_name=pause.agent_name, external_conversation_id=pause.external_conversation_id,
+        conversation_id=state.id,
+        phone_number=state.phone or state.customer_id,
+        expires_at=iso(pause.until),
+        paused_at=iso(pause.paused_at),
+        is_active=int(active),
+        agent_assignee_id=pause.agent_assignee_id,
+        agent_email=pause.agent_email,
+        agent_name=pause.agent_name,
+        external_conversation_id=pause.external_conversation_id,
         source=pause.source,
     )
 

@@ -45,8 +45,13 @@ class ActorContext:
 
 
 class ConversationActor(Actor[Message]):
-    def __init__(self, conversation_id: str, ctx: ActorContext, capacity: int,
-                 on_busy: Callable[[Actor[Any], bool], None]) -> None:
+    def __init__(
+        self,
+        conversation_id: str,
+        ctx: ActorContext,
+        capacity: int,
+        on_busy: Callable[[Actor[Any], bool], None],
+    ) -> None:
         super().__init__(conversation_id, capacity, on_busy)
         self.ctx = ctx
         self.state: ConversationState | None = None
@@ -65,8 +70,9 @@ class ConversationActor(Actor[Message]):
             if not isinstance(message, CustomerMessage | AgentMessage):
                 return None
             who = message.who
-            state = new_conversation(self.name, who.business_id, who.customer_id, now,
-                                     who.phone, who.name)
+            state = new_conversation(
+                self.name, who.business_id, who.customer_id, now, who.phone, who.name
+            )
         new, effects = step(state, message, now, ctx.policy_for(state.business_id))
         reply = None
         for effect in effects:
@@ -93,8 +99,8 @@ class ConversationActor(Actor[Message]):
         self._log.error("step_failed", message=type(message).__name__, error=repr(error))
         if inbox_id:
             try:
-                await self.ctx.writer.submit(partial(
-                    inbox_store.mark_failed, inbox_id=inbox_id, error=repr(error)[:500]
-                ))
+                await self.ctx.writer.submit(
+                    partial(inbox_store.mark_failed, inbox_id=inbox_id, error=repr(error)[:500])
+                )
             except Exception:
                 self._log.exception("inbox_mark_failed")

@@ -37,7 +37,9 @@ def load_flows(directory: Path, default: str) -> FlowSet:
         if problem:
             raise FlowError(str(path), problem)
     if flows and default not in flows:
-        raise FlowError(str(directory), f"default flow {default!r} not found - at `bot.default_flow`")
+        raise FlowError(
+            str(directory), f"default flow {default!r} not found - at `bot.default_flow`"
+        )
     return flow_set
 
 
@@ -45,14 +47,19 @@ def check_flow(flow: Flow, flow_set: FlowSet) -> str | None:
     """The first reference or limit this flow breaks, as `reason - at `$.key``, or None."""
     if flow.start not in flow.nodes:
         return f"start node {flow.start!r} does not exist - at `$.start`"
-    if flow.timeouts.action == "fallback_flow" and flow.timeouts.fallback_flow not in flow_set.flows:
+    if (
+        flow.timeouts.action == "fallback_flow"
+        and flow.timeouts.fallback_flow not in flow_set.flows
+    ):
         return "fallback_flow names no loaded flow - at `$.timeouts.fallback_flow`"
     for name, node in flow.nodes.items():
         where = f"$.nodes.{name}"
         if isinstance(node, MessageNode | QuestionNode) and not _target_ok(node.next, flow):
             return f"next {node.next!r} is not a node of this flow - at `{where}.next`"
-        if isinstance(node, QuestionNode) and node.action == "fallback_flow" and (
-            node.fallback_flow not in flow_set.flows
+        if (
+            isinstance(node, QuestionNode)
+            and node.action == "fallback_flow"
+            and (node.fallback_flow not in flow_set.flows)
         ):
             return f"fallback_flow names no loaded flow - at `{where}.fallback_flow`"
         if isinstance(node, JumpNode) and node.flow not in flow_set.flows:
@@ -82,5 +89,7 @@ def _check_menu(node: MenuNode, flow: Flow, where: str) -> str | None:
         if len(button.title) > limit:
             return f"title longer than {limit} characters - at `{where}.buttons[{i}].title`"
         if not _target_ok(button.next, flow):
-            return f"next {button.next!r} is not a node of this flow - at `{where}.buttons[{i}].next`"
+            return (
+                f"next {button.next!r} is not a node of this flow - at `{where}.buttons[{i}].next`"
+            )
     return None

@@ -29,16 +29,18 @@ class Button(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     description: str | None = None
 
 
-class MessageNode(msgspec.Struct, tag="message", tag_field="type", forbid_unknown_fields=True,
-                  frozen=True):
+class MessageNode(
+    msgspec.Struct, tag="message", tag_field="type", forbid_unknown_fields=True, frozen=True
+):
     """Send `text`, then go on to `next` at once."""
 
     text: str
     next: str = "end"
 
 
-class MenuNode(msgspec.Struct, tag="menu", tag_field="type", forbid_unknown_fields=True,
-               frozen=True):
+class MenuNode(
+    msgspec.Struct, tag="menu", tag_field="type", forbid_unknown_fields=True, frozen=True
+):
     """Send `text` with buttons and wait for a choice; any other text repeats the menu."""
 
     text: str
@@ -48,8 +50,9 @@ class MenuNode(msgspec.Struct, tag="menu", tag_field="type", forbid_unknown_fiel
     list_button: str = "Choose"
 
 
-class QuestionNode(msgspec.Struct, tag="question", tag_field="type", forbid_unknown_fields=True,
-                   frozen=True):
+class QuestionNode(
+    msgspec.Struct, tag="question", tag_field="type", forbid_unknown_fields=True, frozen=True
+):
     """Ask `text`, save the answer as `save_as`, go on to `next`."""
 
     text: str
@@ -63,22 +66,23 @@ class QuestionNode(msgspec.Struct, tag="question", tag_field="type", forbid_unkn
     timeout_text: str | None = None
 
 
-class HandoffNode(msgspec.Struct, tag="handoff", tag_field="type", forbid_unknown_fields=True,
-                  frozen=True):
+class HandoffNode(
+    msgspec.Struct, tag="handoff", tag_field="type", forbid_unknown_fields=True, frozen=True
+):
     """Hand the conversation to a live agent (a session starts)."""
 
     text: str | None = None
 
 
-class JumpNode(msgspec.Struct, tag="jump", tag_field="type", forbid_unknown_fields=True,
-               frozen=True):
+class JumpNode(
+    msgspec.Struct, tag="jump", tag_field="type", forbid_unknown_fields=True, frozen=True
+):
     """Continue at the start of another flow."""
 
     flow: str
 
 
-class EndNode(msgspec.Struct, tag="end", tag_field="type", forbid_unknown_fields=True,
-              frozen=True):
+class EndNode(msgspec.Struct, tag="end", tag_field="type", forbid_unknown_fields=True, frozen=True):
     """Finish the flow, optionally with a last text."""
 
     text: str | None = None

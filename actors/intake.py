@@ -57,8 +57,9 @@ class IntakeResult(msgspec.Struct):
 _KIND = {"customer_message": "message", "agent_message": "agent"}
 
 
-async def accept(items: list[IntakeItem], *, writer: Writer, registry: Registry, now: datetime
-                 ) -> IntakeResult:
+async def accept(
+    items: list[IntakeItem], *, writer: Writer, registry: Registry, now: datetime
+) -> IntakeResult:
     """Store every item, then hand the new events to their actors. MailboxFull (before
     anything is stored) when a conversation cannot take more mail: the sender retries."""
     targets = [item.conversation_id for item in items]
@@ -74,14 +75,20 @@ async def accept(items: list[IntakeItem], *, writer: Writer, registry: Registry,
         else:
             kind = "status" if item.status is not None else "ignored"
         row = InboxRow(
-            dedupe_key=item.dedupe_key, source=item.source, kind=kind, conversation_id=cid,
-            payload=None if event is None else encode_event(event), received_at=at,
-            processed=event is None, status=_status_row(item.status),
+            dedupe_key=item.dedupe_key,
+            source=item.source,
+            kind=kind,
+            conversation_id=cid,
+            payload=None if event is None else encode_event(event),
+            received_at=at,
+            processed=event is None,
+            status=_status_row(item.status),
         )
         note = None
         if item.note_step is not None:
-            note = JournalRow(cid, at, item.note_step, item.note_status or "ignored",
-                              item.note_detail)
+            note = JournalRow(
+                cid, at, item.note_step, item.note_status or "ignored", item.note_detail
+            )
         rows.append((row, note))
     ids = await writer.submit(partial(inbox_store.insert, rows=rows))
     result = IntakeResult()
@@ -102,6 +109,10 @@ def _status_row(note: StatusNote | None) -> StatusRow | None:
     if note is None:
         return None
     return StatusRow(
-        provider_message_id=note.provider_message_id, status=note.status, at=iso(note.at),
-        outbox_id=note.outbox_id, error_code=note.error_code, error_detail=note.error_detail,
+        provider_message_id=note.provider_message_id,
+        status=note.status,
+        at=iso(note.at),
+        outbox_id=note.outbox_id,
+        error_code=note.error_code,
+        error_detail=note.error_detail,
     )

@@ -96,4 +96,5 @@ def encode_event(event: InboundEvent) -> bytes:
 
 
 def decode_event(blob: bytes) -> InboundEvent:
-    return _inbound_decoder.decode(blob)
+    event: InboundEvent = _inbound_decoder.decode(blob)
+    return event

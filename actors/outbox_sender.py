@@ -26,9 +26,19 @@ OUTBOX_TIMER_KEY = ("system", "outbox")
 
 
 class OutboxSender:
-    def __init__(self, *, reader: Reader, writer: Writer, provider: OutboundProvider,
-                 clock: Clock, schedule: Callable[[datetime | None], None], concurrency: int,
-                 max_attempts: int, retry_base: float, retry_max: float) -> None:
+    def __init__(
+        self,
+        *,
+        reader: Reader,
+        writer: Writer,
+        provider: OutboundProvider,
+        clock: Clock,
+        schedule: Callable[[datetime | None], None],
+        concurrency: int,
+        max_attempts: int,
+        retry_base: float,
+        retry_max: float,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._provider = provider
@@ -117,7 +127,8 @@ class OutboxSender:
             self._sending[row["id"]] = task
         upcoming = await outbox_store.next_attempt(self._reader)
         self._schedule(
-            None if upcoming is None or upcoming <= now_ts
+            None
+            if upcoming is None or upcoming <= now_ts
             else datetime.fromtimestamp(upcoming, UTC)
         )
 
@@ -126,7 +137,8 @@ class OutboxSender:
         attempts = int(row["attempts"])  # type: ignore[call-overload]
         try:
             message = msgspec.structs.replace(
-                decode_outbound(row["body"]), outbox_id=outbox_id  # type: ignore[arg-type]
+                decode_outbound(row["body"]),
+                outbox_id=outbox_id,  # type: ignore[arg-type]
             )
             try:
                 result = await self._provider.send(message)
@@ -147,25 +159,43 @@ class OutboxSender:
         if result.ok:
             self.sent += 1
             pid = result.provider_message_id or f"unknown.{outbox_id}"
-            await self._writer.submit(partial(outbox_store.mark_sent, outbox_id=outbox_id,
-                                              provider_message_id=pid, at=at))
+            await self._writer.submit(
+                partial(outbox_store.mark_sent, outbox_id=outbox_id, provider_message_id=pid, at=at)
+            )
             return
         detail = result.error_detail or "send failed"
         if result.retryable and attempts + 1 < self._max_attempts:
             self.retried += 1
-            delay = result.retry_after or min(self._retry_max, self._retry_base * 4 ** attempts)
-            log.warning("send_retry", outbox_id=outbox_id, code=result.error_code,
-                        detail=detail, in_seconds=delay)
-            await self._writer.submit(partial(
-                outbox_store.mark_retry, outbox_id=outbox_id,
-                next_attempt_at=now.timestamp() + delay, code=result.error_code,
-                detail=detail, at=at,
-            ))
+            delay = result.retry_after or min(self._retry_max, self._retry_base * 4**attempts)
+            log.warning(
+                "send_retry",
+                outbox_id=outbox_id,
+                code=result.error_code,
+                detail=detail,
+                in_seconds=delay,
+            )
+            await self._writer.submit(
+                partial(
+                    outbox_store.mark_retry,
+                    outbox_id=outbox_id,
+                    next_attempt_at=now.timestamp() + delay,
+                    code=result.error_code,
+                    detail=detail,
+                    at=at,
+                )
+            )
             return
         self.failed += 1
         log.warning("send_failed", outbox_id=outbox_id, code=result.error_code, detail=detail)
-        await self._writer.submit(partial(outbox_store.mark_failed, outbox_id=outbox_id,
-                                          code=result.error_code, detail=detail, at=at))
+        await self._writer.submit(
+            partial(
+                outbox_store.mark_failed,
+                outbox_id=outbox_id,
+                code=result.error_code,
+                detail=detail,
+                at=at,
+            )
+        )
 
     def _set_idle_if_idle(self) -> None:
         if self.idle:

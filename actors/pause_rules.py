@@ -14,8 +14,9 @@ from actors.state import ConversationState, Pause
 replace = msgspec.structs.replace
 
 
-def check_pause(state: ConversationState, now: datetime, fx: list[Effect]
-                ) -> tuple[ConversationState, bool]:
+def check_pause(
+    state: ConversationState, now: datetime, fx: list[Effect]
+) -> tuple[ConversationState, bool]:
     """Clear a pause that ran out (at `until` exactly) and tell whether one still holds.
 
     A pause that cannot be evaluated (a damaged snapshot) is dropped and journaled: a failed
@@ -26,12 +27,21 @@ def check_pause(state: ConversationState, now: datetime, fx: list[Effect]
     try:
         expired = now >= pause.until
     except Exception as exc:  # a damaged pause must never silence the bot for good
-        fx.append(Journal("conversation_pause_check", "check_failed", f"{type(exc).__name__}: {exc}"))
+        fx.append(
+            Journal("conversation_pause_check", "check_failed", f"{type(exc).__name__}: {exc}")
+        )
         return replace(state, pause=None), False
     if expired:
-        fx.append(Journal("conversation_pause_expiry", "pause_expired",
-                          f"paused until {pause.until.isoformat()}"))
-        fx.append(Notify("conversation.resumed", {"conversation_id": state.id, "reason": "expired"}))
+        fx.append(
+            Journal(
+                "conversation_pause_expiry",
+                "pause_expired",
+                f"paused until {pause.until.isoformat()}",
+            )
+        )
+        fx.append(
+            Notify("conversation.resumed", {"conversation_id": state.id, "reason": "expired"})
+        )
         return replace(state, pause=None), False
     return state, True
 
@@ -54,8 +64,9 @@ def trigger_reason(msg: AgentMessage, policy: Policy) -> str | None:
     return None
 
 
-def pause_for_agent(state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy,
-                    fx: list[Effect]) -> ConversationState:
+def pause_for_agent(
+    state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy, fx: list[Effect]
+) -> ConversationState:
     """Create the pause, or extend it to `now + duration` (never shorten a longer one)."""
     until = now + timedelta(hours=policy.pause.duration_hours)
     old = state.pause
@@ -71,22 +82,37 @@ def pause_for_agent(state: ConversationState, msg: AgentMessage, now: datetime, 
         external_conversation_id=msg.external_conversation_id,
     )
     detail = f"{msg.agent_email or msg.origin} until {until.isoformat()}"
-    fx.append(Journal("contracts_agent_detection", "conversation_paused" if old is None
-                      else "conversation_pause_extended", detail))
-    fx.append(Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()}))
+    fx.append(
+        Journal(
+            "contracts_agent_detection",
+            "conversation_paused" if old is None else "conversation_pause_extended",
+            detail,
+        )
+    )
+    fx.append(
+        Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()})
+    )
     return replace(state, pause=pause)
 
 
-def pause_by_request(state: ConversationState, hours: float, by: str | None, now: datetime,
-                     fx: list[Effect]) -> ConversationState:
+def pause_by_request(
+    state: ConversationState, hours: float, by: str | None, now: datetime, fx: list[Effect]
+) -> ConversationState:
     until = now + timedelta(hours=hours)
-    fx.append(Journal("manual_pause", "conversation_paused", f"by {by or 'api'} until {until.isoformat()}"))
-    fx.append(Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()}))
+    fx.append(
+        Journal(
+            "manual_pause", "conversation_paused", f"by {by or 'api'} until {until.isoformat()}"
+        )
+    )
+    fx.append(
+        Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()})
+    )
     return replace(state, pause=Pause(until=until, paused_at=now, source="api", by=by))
 
 
-def resume_by_request(state: ConversationState, by: str | None, fx: list[Effect]
-                      ) -> ConversationState:
+def resume_by_request(
+    state: ConversationState, by: str | None, fx: list[Effect]
+) -> ConversationState:
     if state.pause is None:
         return state
     fx.append(Journal("manual_pause", "pause_removed", f"by {by or 'api'}"))

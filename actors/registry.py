@@ -58,8 +58,9 @@ class Registry:
         actor = self._actors.get(conversation_id)
         return actor is None or actor.stopped or actor.has_room()
 
-    def tell(self, conversation_id: str, message: Message, *, inbox_id: int = 0,
-             force: bool = False) -> None:
+    def tell(
+        self, conversation_id: str, message: Message, *, inbox_id: int = 0, force: bool = False
+    ) -> None:
         self._get(conversation_id).tell(message, inbox_id=inbox_id, force=force)
 
     def ask(self, conversation_id: str, message: Message) -> asyncio.Future[Any]:
@@ -91,8 +92,11 @@ class Registry:
 
     def passivate(self, older_than: float) -> int:
         """Drop idle actors last active before `older_than` (loop time); returns how many."""
-        stale = [key for key, a in self._actors.items()
-                 if not a.busy and not len(a) and a.last_active < older_than]
+        stale = [
+            key
+            for key, a in self._actors.items()
+            if not a.busy and not len(a) and a.last_active < older_than
+        ]
         for key in stale:
             del self._actors[key]
         self.passivated += len(stale)
@@ -109,4 +113,3 @@ class Registry:
                     pass
         await self.wait_idle()
         self._actors.clear()
-

@@ -39,10 +39,19 @@ REPLAY_MAX_ATTEMPTS = 3
 
 
 class RuntimeConfig:
-    def __init__(self, *, db_path: str, synchronous: str = "FULL", writer_max_batch: int = 2000,
-                 mailbox_size: int = 256, passivate_after: float = 300.0,
-                 outbox_concurrency: int = 32, outbox_max_attempts: int = 8,
-                 retry_base: float = 1.0, retry_max: float = 3600.0) -> None:
+    def __init__(
+        self,
+        *,
+        db_path: str,
+        synchronous: str = "FULL",
+        writer_max_batch: int = 2000,
+        mailbox_size: int = 256,
+        passivate_after: float = 300.0,
+        outbox_concurrency: int = 32,
+        outbox_max_attempts: int = 8,
+        retry_base: float = 1.0,
+        retry_max: float = 3600.0,
+    ) -> None:
         self.db_path = db_path
         self.synchronous = synchronous
         self.writer_max_batch = writer_max_batch
@@ -55,16 +64,25 @@ class RuntimeConfig:
 
 
 class Runtime:
-    def __init__(self, config: RuntimeConfig, *, clock: Clock | None,
-                 clock_mode: str, provider: OutboundProvider,
-                 policy_for: Callable[[str], Policy]) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        *,
+        clock: Clock | None,
+        clock_mode: str,
+        provider: OutboundProvider,
+        policy_for: Callable[[str], Policy],
+    ) -> None:
         self.config = config
         self._clock_arg = clock
         self._clock_mode = clock_mode
         self.provider = provider
         self.policy_for = policy_for
-        self.writer = Writer(config.db_path, synchronous=config.synchronous,  # type: ignore[arg-type]
-                             max_batch=config.writer_max_batch)
+        self.writer = Writer(
+            config.db_path,
+            synchronous=config.synchronous,  # type: ignore[arg-type]
+            max_batch=config.writer_max_batch,
+        )
         self.reader = Reader(config.db_path)
         self.events = EventBus()
         self.clock: Clock = clock or SystemClock()  # settled in start()
@@ -80,17 +98,25 @@ class Runtime:
         self.clock = await self._make_clock()
         self.timers = TimerService(self.clock, self._on_due)
         ctx = ActorContext(
-            clock=self.clock, writer=self.writer, loader=SnapshotLoader(self.reader),
-            policy_for=self.policy_for, schedule=self.timers.schedule,
-            outbox_wake=lambda: self.sender.wake(), events=self.events,
+            clock=self.clock,
+            writer=self.writer,
+            loader=SnapshotLoader(self.reader),
+            policy_for=self.policy_for,
+            schedule=self.timers.schedule,
+            outbox_wake=lambda: self.sender.wake(),
+            events=self.events,
         )
         self.registry = Registry(ctx, self.config.mailbox_size)
         self.sender = OutboxSender(
-            reader=self.reader, writer=self.writer, provider=self.provider, clock=self.clock,
+            reader=self.reader,
+            writer=self.writer,
+            provider=self.provider,
+            clock=self.clock,
             schedule=partial(self.timers.schedule, OUTBOX_TIMER_KEY),
             concurrency=self.config.outbox_concurrency,
             max_attempts=self.config.outbox_max_attempts,
-            retry_base=self.config.retry_base, retry_max=self.config.retry_max,
+            retry_base=self.config.retry_base,
+            retry_max=self.config.retry_max,
         )
         for key, ts in await conversation_store.wakeups(self.reader):
             self.timers.schedule(key, datetime.fromtimestamp(ts, UTC))
@@ -99,8 +125,9 @@ class Runtime:
         self.timers.start()
         self._passivator = asyncio.get_running_loop().create_task(self._passivate_loop())
         self.started = True
-        log.info("runtime_started", clock=self.clock.mode, timers=len(self.timers),
-                 replayed=replayed)
+        log.info(
+            "runtime_started", clock=self.clock.mode, timers=len(self.timers), replayed=replayed
+        )
 
     async def stop(self) -> None:
         if not self.started:
@@ -119,8 +146,7 @@ class Runtime:
         log.info("runtime_stopped")
 
     async def accept(self, items: list[IntakeItem]) -> IntakeResult:
-        return await accept(items, writer=self.writer, registry=self.registry,
-                            now=self.clock.now())
+        return await accept(items, writer=self.writer, registry=self.registry, now=self.clock.now())
 
     def tell(self, conversation_id: str, message: Message) -> None:
         self.registry.tell(conversation_id, message)
@@ -144,8 +170,9 @@ class Runtime:
             if self.idle and self.timers.fire_due() == 0 and self.idle:
                 return
 
-    async def advance_to(self, target: datetime,
-                         move: Callable[[datetime], Awaitable[None] | None]) -> None:
+    async def advance_to(
+        self, target: datetime, move: Callable[[datetime], Awaitable[None] | None]
+    ) -> None:
         """Move time to `target` deadline by deadline, handling each in order: whatever a
         deadline schedules before `target` fires too, at its own instant."""
         await self.wait_idle()

@@ -30,15 +30,24 @@ def is_end_keyword(text: str | None, policy: Policy) -> bool:
 
 def session_dict(state: ConversationState, session: Session) -> dict[str, object]:
     return {
-        "id": session.id, "conversation_id": state.id, "phone_number": state.phone,
-        "status": session.status, "started_at": session.started_at.isoformat(),
-        "expires_at": session.expires_at.isoformat(), "agent_id": session.agent_id,
+        "id": session.id,
+        "conversation_id": state.id,
+        "phone_number": state.phone,
+        "status": session.status,
+        "started_at": session.started_at.isoformat(),
+        "expires_at": session.expires_at.isoformat(),
+        "agent_id": session.agent_id,
         "end_reason": session.end_reason,
     }
 
 
-def start_session(state: ConversationState, now: datetime, policy: Policy, fx: list[Effect],
-                  started_by: str = "customer") -> ConversationState:
+def start_session(
+    state: ConversationState,
+    now: datetime,
+    policy: Policy,
+    fx: list[Effect],
+    started_by: str = "customer",
+) -> ConversationState:
     """Open a waiting session; the customer is told an agent is coming."""
     if state.session is not None:
         return state
@@ -56,8 +65,9 @@ def start_session(state: ConversationState, now: datetime, policy: Policy, fx: l
     return state
 
 
-def end_session(state: ConversationState, now: datetime, reason: str, text: str | None,
-                fx: list[Effect]) -> ConversationState:
+def end_session(
+    state: ConversationState, now: datetime, reason: str, text: str | None, fx: list[Effect]
+) -> ConversationState:
     """Close the open session; the bot owns the conversation again."""
     session = state.session
     if session is None:
@@ -74,22 +84,27 @@ def end_session(state: ConversationState, now: datetime, reason: str, text: str 
     return state
 
 
-def check_expiry(state: ConversationState, now: datetime, policy: Policy, fx: list[Effect]
-                 ) -> ConversationState:
+def check_expiry(
+    state: ConversationState, now: datetime, policy: Policy, fx: list[Effect]
+) -> ConversationState:
     session = state.session
     if session is not None and now >= session.expires_at:
         return end_session(state, now, "expired", policy.sessions.expired_text, fx)
     return state
 
 
-def customer_in_session(state: ConversationState, text: str | None, now: datetime,
-                        policy: Policy, fx: list[Effect]) -> ConversationState:
+def customer_in_session(
+    state: ConversationState, text: str | None, now: datetime, policy: Policy, fx: list[Effect]
+) -> ConversationState:
     """The customer wrote while a session is open: end it, or pass it to the agents."""
     if is_end_keyword(text, policy):
         return end_session(state, now, "customer", policy.sessions.ended_text, fx)
     session = state.session
     assert session is not None
     fx.append(Journal("agent_session", "forwarded_to_agent", session.id))
-    fx.append(Notify("message.created", {"session_id": session.id, "sender_type": "customer",
-                                         "text": text}))
+    fx.append(
+        Notify(
+            "message.created", {"session_id": session.id, "sender_type": "customer", "text": text}
+        )
+    )
     return state

@@ -82,11 +82,21 @@ class ConversationState(msgspec.Struct, frozen=True):
         return end is not None and now < end
 
 
-def new_conversation(conversation_id: str, business_id: str, customer_id: str, now: datetime,
-                     phone: str | None = None, name: str | None = None) -> ConversationState:
+def new_conversation(
+    conversation_id: str,
+    business_id: str,
+    customer_id: str,
+    now: datetime,
+    phone: str | None = None,
+    name: str | None = None,
+) -> ConversationState:
     return ConversationState(
-        id=conversation_id, business_id=business_id, customer_id=customer_id, created_at=now,
-        phone=phone, customer_name=name,
+        id=conversation_id,
+        business_id=business_id,
+        customer_id=customer_id,
+        created_at=now,
+        phone=phone,
+        customer_name=name,
     )
 
 

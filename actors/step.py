@@ -34,8 +34,9 @@ replace = msgspec.structs.replace
 SILENT_KINDS = frozenset({"reaction", "system", "unsupported", "revoke", "edit", "unknown"})
 
 
-def step(state: ConversationState, msg: Message, now: datetime, policy: Policy
-         ) -> tuple[ConversationState, list[Effect]]:
+def step(
+    state: ConversationState, msg: Message, now: datetime, policy: Policy
+) -> tuple[ConversationState, list[Effect]]:
     """Apply one message; deadlines that are due are handled first, whatever the message."""
     fx: list[Effect] = []
     state = check_expiry(state, now, policy, fx)
@@ -57,11 +58,26 @@ def step(state: ConversationState, msg: Message, now: datetime, policy: Policy
     return state, fx
 
 
-def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, policy: Policy,
-              paused: bool, fx: list[Effect]) -> ConversationState:
+def _customer(
+    state: ConversationState,
+    msg: CustomerMessage,
+    now: datetime,
+    policy: Policy,
+    paused: bool,
+    fx: list[Effect],
+) -> ConversationState:
     """Routing, in order: record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
-    fx.append(Record("in", "customer", msg.kind, msg.text or msg.choice_title,
-                     msg.provider_message_id, payload=msg.payload, delivery_status="received"))
+    fx.append(
+        Record(
+            "in",
+            "customer",
+            msg.kind,
+            msg.text or msg.choice_title,
+            msg.provider_message_id,
+            payload=msg.payload,
+            delivery_status="received",
+        )
+    )
     inbound_at = min(msg.sent_at, now)
     if state.last_inbound_at is not None and state.last_inbound_at > inbound_at:
         inbound_at = state.last_inbound_at
@@ -76,8 +92,12 @@ def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, pol
         unread_count=state.unread_count + 1,
     )
     fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
-    fx.append(Notify("message.created", {"conversation_id": state.id, "sender_type": "customer",
-                                         "text": msg.text}))
+    fx.append(
+        Notify(
+            "message.created",
+            {"conversation_id": state.id, "sender_type": "customer", "text": msg.text},
+        )
+    )
     if state.status == "closed" or state.archived_at is not None:
         state = replace(state, status="open", archived_at=None)
         fx.append(Journal("conversation", "reopened"))
@@ -85,8 +105,13 @@ def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, pol
         return customer_in_session(state, msg.text, now, policy, fx)
     if paused:
         assert state.pause is not None
-        fx.append(Journal("conversation_pause_check", "paused_by_agent",
-                          f"until {state.pause.until.isoformat()}"))
+        fx.append(
+            Journal(
+                "conversation_pause_check",
+                "paused_by_agent",
+                f"until {state.pause.until.isoformat()}",
+            )
+        )
         return state
     if msg.choice_id is not None and msg.choice_id == policy.sessions.agent_mode_button:
         return start_session(state, now, policy, fx)
@@ -95,21 +120,30 @@ def _customer(state: ConversationState, msg: CustomerMessage, now: datetime, pol
         return state
     max_age = timedelta(minutes=policy.bot.max_message_age_minutes)
     if now - msg.sent_at > max_age:
-        fx.append(Journal("bot", "stale_message_not_answered",
-                          f"sent {msg.sent_at.isoformat()}"))
+        fx.append(Journal("bot", "stale_message_not_answered", f"sent {msg.sent_at.isoformat()}"))
         return state
     return run_bot(state, msg, now, policy, fx)
 
 
-def _agent(state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy,
-           fx: list[Effect]) -> ConversationState:
+def _agent(
+    state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy, fx: list[Effect]
+) -> ConversationState:
     """A message written from another inbox: recorded (unless our own echo); may pause."""
     reason = trigger_reason(msg, policy)
     if msg.is_echo:
         fx.append(Journal("agent_detection", "echo_ignored", msg.provider_message_id))
         return state
-    fx.append(Record("out", "agent", msg.kind, msg.text, msg.provider_message_id,
-                     sender_id=msg.agent_email, delivery_status="sent"))
+    fx.append(
+        Record(
+            "out",
+            "agent",
+            msg.kind,
+            msg.text,
+            msg.provider_message_id,
+            sender_id=msg.agent_email,
+            delivery_status="sent",
+        )
+    )
     state = replace(
         state,
         last_activity_at=now,

@@ -30,11 +30,12 @@ async def get_clock(request: web.Request) -> web.Response:
 async def advance_clock(request: web.Request) -> web.Response:
     runtime = gateway_of(request).runtime
     if not isinstance(runtime.clock, VirtualClock):
-        raise ApiError(404, "not_found", "the clock is not virtual ([clock] mode = \"system\")")
+        raise ApiError(404, "not_found", 'the clock is not virtual ([clock] mode = "system")')
     body = await read_json(request, AdvanceBody)
     if not 0 <= body.seconds <= MAX_ADVANCE_SECONDS:
-        raise ApiError(400, "invalid_body",
-                       f"seconds must be between 0 and {MAX_ADVANCE_SECONDS}", "seconds")
+        raise ApiError(
+            400, "invalid_body", f"seconds must be between 0 and {MAX_ADVANCE_SECONDS}", "seconds"
+        )
     now = await runtime.advance_virtual(body.seconds)
     return json_response({"mode": "virtual", "now": iso(now)})
 
@@ -61,8 +62,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     text = await render_metrics(gateway_of(request).runtime)
-    return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    return web.Response(
+        text=text,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -69,8 +69,7 @@ async def conversation_journey(request: web.Request) -> web.Response:
     row = await conversation_or_404(request)
     gw = gateway_of(request)
     entries = await journal.for_conversation(gw.runtime.reader, row["id"])
-    return json_response({"conversation_id": row["id"], "items": entries,
-                          "total": len(entries)})
+    return json_response({"conversation_id": row["id"], "items": entries, "total": len(entries)})
 
 
 def add_routes(app: web.Application) -> None:

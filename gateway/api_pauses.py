@@ -40,12 +40,14 @@ async def put_pause(request: web.Request) -> web.Response:
     row = await conversation_or_404(request)
     body = await read_json(request, PauseBody)
     if not 0 < body.hours <= MAX_HOURS:
-        raise ApiError(400, "invalid_body", f"hours must be more than 0 and at most {MAX_HOURS}",
-                       "hours")
+        raise ApiError(
+            400, "invalid_body", f"hours must be more than 0 and at most {MAX_HOURS}", "hours"
+        )
     gw = gateway_of(request)
     pause = await gw.runtime.ask(row["id"], PauseRequest(body.hours, principal_of(request).id))
-    return json_response({"conversation_id": row["id"],
-                          **pause_view(pause, gw.runtime.clock.now())})
+    return json_response(
+        {"conversation_id": row["id"], **pause_view(pause, gw.runtime.clock.now())}
+    )
 
 
 @requires("supervisor")
@@ -53,8 +55,13 @@ async def delete_pause(request: web.Request) -> web.Response:
     row = await conversation_or_404(request)
     gw = gateway_of(request)
     removed = await gw.runtime.ask(row["id"], ResumeRequest(principal_of(request).id))
-    return json_response({"conversation_id": row["id"], "removed": bool(removed),
-                          **pause_view(None, gw.runtime.clock.now())})
+    return json_response(
+        {
+            "conversation_id": row["id"],
+            "removed": bool(removed),
+            **pause_view(None, gw.runtime.clock.now()),
+        }
+    )
 
 
 @requires("supervisor")

@@ -38,11 +38,14 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
 def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
     warnings = []
     if not secrets.app_secret:
-        warnings.append(f"{settings.whatsapp.app_secret_env} is not set: Cloud API webhook "
-                        "signatures are not checked")
+        warnings.append(
+            f"{settings.whatsapp.app_secret_env} is not set: Cloud API webhook "
+            "signatures are not checked"
+        )
     if not secrets.wati_webhook_token:
-        warnings.append(f"{settings.wati.webhook_token_env} is not set: the WATI webhook "
-                        "token is not checked")
+        warnings.append(
+            f"{settings.wati.webhook_token_env} is not set: the WATI webhook token is not checked"
+        )
     if not secrets.admin_token:
         warnings.append(f"{settings.auth.admin_token_env} is not set: no admin can call the API")
     if settings.whatsapp.provider == "cloud" and not secrets.access_token:
@@ -52,15 +55,20 @@ def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
     return warnings
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None,
-               environ: Mapping[str, str] | None = None,
-               provider: OutboundProvider | None = None,
-               base_dir: Path | None = None) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+    provider: OutboundProvider | None = None,
+    base_dir: Path | None = None,
+) -> web.Application:
     """Build the gateway. Nothing starts until the app runs (aiohttp's cleanup context)."""
     secrets = Secrets.from_env(settings, os.environ if environ is None else environ)
     policy_for = build_policies(settings, base_dir)
     config = RuntimeConfig(
-        db_path=settings.storage.path, synchronous=settings.storage.synchronous,
+        db_path=settings.storage.path,
+        synchronous=settings.storage.synchronous,
         writer_max_batch=settings.storage.writer_max_batch,
         mailbox_size=settings.actors.mailbox_size,
         passivate_after=settings.actors.passivate_after_seconds,
@@ -69,12 +77,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         retry_base=settings.outbox.retry_base_seconds,
         retry_max=settings.outbox.retry_max_seconds,
     )
-    runtime = Runtime(config, clock=clock, clock_mode=settings.clock.mode,
-                      provider=provider or make_provider(settings, secrets),
-                      policy_for=policy_for)
+    runtime = Runtime(
+        config,
+        clock=clock,
+        clock_mode=settings.clock.mode,
+        provider=provider or make_provider(settings, secrets),
+        policy_for=policy_for,
+    )
     auth = Authenticator(secrets.admin_token)
-    gateway = Gateway(settings=settings, secrets=secrets, runtime=runtime, auth=auth,
-                      warnings=startup_warnings(settings, secrets))
+    gateway = Gateway(
+        settings=settings,
+        secrets=secrets,
+        runtime=runtime,
+        auth=auth,
+        warnings=startup_warnings(settings, secrets),
+    )
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[error_middleware, make_auth_middleware(auth)],

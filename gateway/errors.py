@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import structlog
@@ -14,6 +15,7 @@ from gateway.jsonio import json_response
 from storage.writer import WriterClosed
 
 log = structlog.get_logger("http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
 
 
@@ -28,10 +30,10 @@ class ApiError(Exception):
         self.field = field
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None
-                   ) -> web.Response:
-    return json_response({"error": {"code": code, "message": message, "field": field}},
-                         status=status)
+def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    return json_response(
+        {"error": {"code": code, "message": message, "field": field}}, status=status
+    )
 
 
 def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError:
@@ -49,16 +51,23 @@ def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError
 
 
 _STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
-    415: "unsupported_media_type", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    503: "unavailable",
 }
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.field)
     except web.HTTPException as exc:

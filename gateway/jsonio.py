@@ -14,8 +14,7 @@ _encoder = json_encoder()
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_encoder.encode(data), status=status,
-                        content_type="application/json")
+    return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
 
 
 async def read_json(request: web.Request, type_: type[T]) -> T:

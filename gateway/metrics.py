@@ -14,8 +14,12 @@ async def render_metrics(runtime: Runtime) -> str:
         ("gateway_actors_busy", "gauge", runtime.registry.busy, "actors with mail"),
         ("gateway_mailbox_depth", "gauge", runtime.registry.mailbox_depth(), "queued mail"),
         ("gateway_actors_spawned_total", "counter", runtime.registry.spawned, "actors started"),
-        ("gateway_actors_passivated_total", "counter", runtime.registry.passivated,
-         "idle actors dropped from memory"),
+        (
+            "gateway_actors_passivated_total",
+            "counter",
+            runtime.registry.passivated,
+            "idle actors dropped from memory",
+        ),
         ("gateway_timers_pending", "gauge", len(runtime.timers), "deadlines in the heap"),
         ("gateway_timers_fired_total", "counter", runtime.timers.fired, "deadlines fired"),
         ("gateway_writer_backlog", "gauge", runtime.writer.backlog, "writes waiting to commit"),
@@ -26,14 +30,15 @@ async def render_metrics(runtime: Runtime) -> str:
         ("gateway_outbox_sent_total", "counter", runtime.sender.sent, "sends accepted"),
         ("gateway_outbox_failed_total", "counter", runtime.sender.failed, "sends given up"),
         ("gateway_outbox_retried_total", "counter", runtime.sender.retried, "sends retried"),
-        ("gateway_events_published_total", "counter", runtime.events.published,
-         "dashboard events"),
+        ("gateway_events_published_total", "counter", runtime.events.published, "dashboard events"),
     ]
     lines = []
     for name, kind, value, help_text in gauges:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
-    lines += ["# HELP gateway_outbox_rows outbox rows by status",
-              "# TYPE gateway_outbox_rows gauge"]
+    lines += [
+        "# HELP gateway_outbox_rows outbox rows by status",
+        "# TYPE gateway_outbox_rows gauge",
+    ]
     for status in ("pending", "sent", "failed"):
         lines.append(f'gateway_outbox_rows{{status="{status}"}} {backlog.get(status, 0)}')
     return "\n".join(lines) + "\n"

@@ -26,8 +26,10 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
 
 
 def paging(request: web.Request) -> tuple[int, int]:
-    return (int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-            int_param(request, "offset", 0, 0, 2**31))
+    return (
+        int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        int_param(request, "offset", 0, 0, 2**31),
+    )
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:

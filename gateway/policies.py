@@ -17,14 +17,25 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
     if not flows_dir.is_absolute() and base_dir is not None:
         flows_dir = base_dir / flows_dir
     flows: FlowSet = load_flows(flows_dir, settings.bot.default_flow)
-    default = Policy(pause=settings.pause, sessions=settings.sessions,
-                     assignment=settings.assignment, bot=settings.bot,
-                     timeouts=settings.timeouts, flows=flows)
+    default = Policy(
+        pause=settings.pause,
+        sessions=settings.sessions,
+        assignment=settings.assignment,
+        bot=settings.bot,
+        timeouts=settings.timeouts,
+        flows=flows,
+    )
     per_number = {
-        number: Policy(pause=settings.pause, sessions=settings.sessions,
-                       assignment=settings.assignment, bot=settings.bot,
-                       timeouts=overrides.timeouts, flows=flows)
-        for number, overrides in settings.numbers.items() if overrides.timeouts is not None
+        number: Policy(
+            pause=settings.pause,
+            sessions=settings.sessions,
+            assignment=settings.assignment,
+            bot=settings.bot,
+            timeouts=overrides.timeouts,
+            flows=flows,
+        )
+        for number, overrides in settings.numbers.items()
+        if overrides.timeouts is not None
     }
 
     def policy_for(business_id: str) -> Policy:

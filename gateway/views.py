@@ -15,13 +15,24 @@ _json = msgspec.json.Decoder()
 
 def pause_view(pause: Pause | None, now: datetime) -> dict[str, Any]:
     if pause is None:
-        return {"paused": False, "expires_at": None, "agent_email": None, "agent_name": None,
-                "agent_assignee_id": None, "paused_at": None, "source": None}
+        return {
+            "paused": False,
+            "expires_at": None,
+            "agent_email": None,
+            "agent_name": None,
+            "agent_assignee_id": None,
+            "paused_at": None,
+            "source": None,
+        }
     return {
-        "paused": now < pause.until, "expires_at": iso(pause.until),
-        "agent_email": pause.agent_email, "agent_name": pause.agent_name,
-        "agent_assignee_id": pause.agent_assignee_id, "paused_at": iso(pause.paused_at),
-        "source": pause.source, "by": pause.by,
+        "paused": now < pause.until,
+        "expires_at": iso(pause.until),
+        "agent_email": pause.agent_email,
+        "agent_name": pause.agent_name,
+        "agent_assignee_id": pause.agent_assignee_id,
+        "paused_at": iso(pause.paused_at),
+        "source": pause.source,
+        "by": pause.by,
         "external_conversation_id": pause.external_conversation_id,
     }
 
@@ -30,19 +41,28 @@ def session_view(state: ConversationState, session: Session | None) -> dict[str,
     if session is None:
         return None
     return {
-        "id": session.id, "conversation_id": state.id, "phone_number": state.phone,
-        "customer_name": state.customer_name, "status": session.status,
-        "agent_id": session.agent_id, "started_at": iso(session.started_at),
-        "accepted_at": iso_or_none(session.accepted_at), "expires_at": iso(session.expires_at),
-        "ended_at": iso_or_none(session.ended_at), "end_reason": session.end_reason,
+        "id": session.id,
+        "conversation_id": state.id,
+        "phone_number": state.phone,
+        "customer_name": state.customer_name,
+        "status": session.status,
+        "agent_id": session.agent_id,
+        "started_at": iso(session.started_at),
+        "accepted_at": iso_or_none(session.accepted_at),
+        "expires_at": iso(session.expires_at),
+        "ended_at": iso_or_none(session.ended_at),
+        "end_reason": session.end_reason,
     }
 
 
 def conversation_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     state = decode_state(bytes(row["snapshot"]))
     wakeup = row["next_wakeup_at"]
-    flow = None if state.flow is None else {"flow_id": state.flow.flow_id,
-                                             "node_id": state.flow.node_id}
+    flow = (
+        None
+        if state.flow is None
+        else {"flow_id": state.flow.flow_id, "node_id": state.flow.node_id}
+    )
     return {
         "id": row["id"],
         "phone_number": row["phone"],

@@ -21,11 +21,18 @@ async def verify_cloud(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     q = request.query
     expected = gw.settings.whatsapp.verify_token
-    if (q.get("hub.mode") == "subscribe" and expected
-            and valid_token(q.get("hub.verify_token"), expected)):
+    if (
+        q.get("hub.mode") == "subscribe"
+        and expected
+        and valid_token(q.get("hub.verify_token"), expected)
+    ):
         return web.Response(text=q.get("hub.challenge", ""), content_type="text/plain")
-    raise ApiError(403, "verification_failed", "hub.mode or hub.verify_token does not match",
-                   "hub.verify_token")
+    raise ApiError(
+        403,
+        "verification_failed",
+        "hub.mode or hub.verify_token does not match",
+        "hub.verify_token",
+    )
 
 
 async def receive_cloud(request: web.Request) -> web.Response:
@@ -33,9 +40,12 @@ async def receive_cloud(request: web.Request) -> web.Response:
     raw = await request.read()
     secret = gw.secrets.app_secret
     if secret and not valid_signature(raw, request.headers.get("X-Hub-Signature-256"), secret):
-        raise ApiError(401, "invalid_signature",
-                       "X-Hub-Signature-256 is missing or does not match the body",
-                       "X-Hub-Signature-256")
+        raise ApiError(
+            401,
+            "invalid_signature",
+            "X-Hub-Signature-256 is missing or does not match the body",
+            "X-Hub-Signature-256",
+        )
     try:
         envelope = cloud_events.decode_envelope(raw)
     except msgspec.ValidationError as exc:
@@ -64,8 +74,9 @@ async def receive_wati(request: web.Request) -> web.Response:
     now = gw.runtime.clock.now()
     reader = gw.runtime.reader
 
-    async def is_own_send(ids: list[str], recipient: str | None, text: str | None,
-                          at: datetime) -> bool:
+    async def is_own_send(
+        ids: list[str], recipient: str | None, text: str | None, at: datetime
+    ) -> bool:
         since = iso(at - timedelta(seconds=wati_events.ECHO_WINDOW_SECONDS))
         return await outbox_store.is_own_send(reader, ids, recipient, text, since)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from storage import journal, messages, outbox, pauses
 from storage.reader import Reader
 from storage.rows import ConversationRow, StepCommit
-from storage import journal, messages, outbox, pauses
 
 _UPSERT = """
 INSERT INTO conversations (
@@ -80,8 +80,9 @@ _FILTERS = {
 }
 
 
-async def search(reader: Reader, filters: dict[str, Any], limit: int, offset: int
-                 ) -> tuple[list[dict[str, Any]], int]:
+async def search(
+    reader: Reader, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     """Conversations matching `filters` (phone, status, mode, tag, archived), newest first."""
     where, params = [], dict(filters)
     for name in filters:

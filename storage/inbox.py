@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from storage.reader import Reader
 from storage import journal, messages
+from storage.reader import Reader
 from storage.rows import InboxRow, JournalRow, StatusRow
 
 _INSERT = (
@@ -15,17 +15,26 @@ _INSERT = (
 )
 
 
-def insert(conn: sqlite3.Connection, rows: list[tuple[InboxRow, JournalRow | None]]
-           ) -> list[int | None]:
+def insert(
+    conn: sqlite3.Connection, rows: list[tuple[InboxRow, JournalRow | None]]
+) -> list[int | None]:
     """Insert events; a duplicate key gives None in its place. An event's journal note (why
     it was ignored) is written only when the event is new."""
     ids: list[int | None] = []
     notes: list[JournalRow] = []
     for r, note in rows:
-        cursor = conn.execute(_INSERT, (
-            r.dedupe_key, r.source, r.kind, r.conversation_id, r.payload, r.received_at,
-            r.received_at if r.processed else None,
-        ))
+        cursor = conn.execute(
+            _INSERT,
+            (
+                r.dedupe_key,
+                r.source,
+                r.kind,
+                r.conversation_id,
+                r.payload,
+                r.received_at,
+                r.received_at if r.processed else None,
+            ),
+        )
         new = cursor.rowcount == 1 and bool(cursor.lastrowid)
         ids.append(int(cursor.lastrowid or 0) if new else None)
         if new and note is not None:
@@ -44,8 +53,11 @@ def _apply_status(conn: sqlite3.Connection, status: StatusRow) -> None:
             "INSERT INTO journal (conversation_id, at, step_type, status, detail)"
             " SELECT conversation_id, ?, 'delivery', 'failed', ? FROM messages"
             " WHERE provider_message_id = ? AND direction = 'out' LIMIT 1",
-            (status.at, f"{status.error_code} {status.error_detail or ''}".strip(),
-             status.provider_message_id),
+            (
+                status.at,
+                f"{status.error_code} {status.error_detail or ''}".strip(),
+                status.provider_message_id,
+            ),
         )
 
 

@@ -18,8 +18,9 @@ def insert(conn: sqlite3.Connection, rows: list[JournalRow]) -> None:
         )
 
 
-async def for_conversation(reader: Reader, conversation_id: str, limit: int = 10_000,
-                           offset: int = 0) -> list[dict[str, Any]]:
+async def for_conversation(
+    reader: Reader, conversation_id: str, limit: int = 10_000, offset: int = 0
+) -> list[dict[str, Any]]:
     rows = await reader.all(
         "SELECT at, step_type, status, detail FROM journal WHERE conversation_id = ?"
         " ORDER BY id LIMIT ? OFFSET ?",

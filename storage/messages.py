@@ -36,10 +36,22 @@ _MERGE = (
 def insert(conn: sqlite3.Connection, rows: list[MessageRow]) -> list[int]:
     ids = []
     for r in rows:
-        cursor = conn.execute(_INSERT, (
-            r.conversation_id, r.direction, r.sender_type, r.sender_id, r.kind, r.text,
-            r.payload, r.provider_message_id, r.delivery_status, r.processed, r.created_at,
-        ))
+        cursor = conn.execute(
+            _INSERT,
+            (
+                r.conversation_id,
+                r.direction,
+                r.sender_type,
+                r.sender_id,
+                r.kind,
+                r.text,
+                r.payload,
+                r.provider_message_id,
+                r.delivery_status,
+                r.processed,
+                r.created_at,
+            ),
+        )
         ids.append(int(cursor.lastrowid or 0))
     return ids
 
@@ -48,16 +60,25 @@ def merge_statuses(conn: sqlite3.Connection, statuses: list[StatusRow]) -> int:
     """Apply statuses monotonically; returns how many messages changed."""
     changed = 0
     for s in statuses:
-        cursor = conn.execute(_MERGE, {
-            "status": s.status, "at": s.at, "code": s.error_code, "detail": s.error_detail,
-            "pid": s.provider_message_id, "outbox_id": s.outbox_id, "rank": RANK.get(s.status, 0),
-        })
+        cursor = conn.execute(
+            _MERGE,
+            {
+                "status": s.status,
+                "at": s.at,
+                "code": s.error_code,
+                "detail": s.error_detail,
+                "pid": s.provider_message_id,
+                "outbox_id": s.outbox_id,
+                "rank": RANK.get(s.status, 0),
+            },
+        )
         changed += cursor.rowcount
     return changed
 
 
-def set_provider_id(conn: sqlite3.Connection, message_id: int, provider_message_id: str,
-                    status: str, at: str) -> None:
+def set_provider_id(
+    conn: sqlite3.Connection, message_id: int, provider_message_id: str, status: str, at: str
+) -> None:
     conn.execute(
         "UPDATE messages SET provider_message_id = ?,"
         f" delivery_status = CASE WHEN ({_RANK_SQL}) < ? THEN ? ELSE delivery_status END,"
@@ -66,8 +87,9 @@ def set_provider_id(conn: sqlite3.Connection, message_id: int, provider_message_
     )
 
 
-def set_failed(conn: sqlite3.Connection, message_id: int, code: int | None, detail: str,
-               at: str) -> None:
+def set_failed(
+    conn: sqlite3.Connection, message_id: int, code: int | None, detail: str, at: str
+) -> None:
     conn.execute(
         "UPDATE messages SET delivery_status = 'failed', error_code = ?, error_detail = ?,"
         " status_at = ? WHERE id = ?",
@@ -75,8 +97,9 @@ def set_failed(conn: sqlite3.Connection, message_id: int, code: int | None, deta
     )
 
 
-async def for_conversation(reader: Reader, conversation_id: str, limit: int = 10_000,
-                           offset: int = 0) -> list[dict[str, Any]]:
+async def for_conversation(
+    reader: Reader, conversation_id: str, limit: int = 10_000, offset: int = 0
+) -> list[dict[str, Any]]:
     rows = await reader.all(
         "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ? OFFSET ?",
         (conversation_id, limit, offset),
@@ -85,6 +108,8 @@ async def for_conversation(reader: Reader, conversation_id: str, limit: int = 10
 
 
 async def count_for_conversation(reader: Reader, conversation_id: str) -> int:
-    return int(await reader.scalar(
-        "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
-    ))
+    return int(
+        await reader.scalar(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
+        )
+    )

@@ -17,8 +17,16 @@ def insert(conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[in
         cursor = conn.execute(
             "INSERT INTO outbox (conversation_id, message_id, recipient, body, text,"
             " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.conversation_id, message_id, r.recipient, r.body, r.text, r.next_attempt_at,
-             r.created_at, r.created_at),
+            (
+                r.conversation_id,
+                message_id,
+                r.recipient,
+                r.body,
+                r.text,
+                r.next_attempt_at,
+                r.created_at,
+                r.created_at,
+            ),
         )
         ids.append(int(cursor.lastrowid or 0))
     return ids
@@ -35,8 +43,14 @@ def mark_sent(conn: sqlite3.Connection, outbox_id: int, provider_message_id: str
         messages.set_provider_id(conn, row[0], provider_message_id, "sent", at)
 
 
-def mark_retry(conn: sqlite3.Connection, outbox_id: int, next_attempt_at: float,
-               code: int | None, detail: str, at: str) -> None:
+def mark_retry(
+    conn: sqlite3.Connection,
+    outbox_id: int,
+    next_attempt_at: float,
+    code: int | None,
+    detail: str,
+    at: str,
+) -> None:
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error_code = ?,"
         " error_detail = ?, updated_at = ? WHERE id = ?",
@@ -44,8 +58,9 @@ def mark_retry(conn: sqlite3.Connection, outbox_id: int, next_attempt_at: float,
     )
 
 
-def mark_failed(conn: sqlite3.Connection, outbox_id: int, code: int | None, detail: str,
-                at: str) -> None:
+def mark_failed(
+    conn: sqlite3.Connection, outbox_id: int, code: int | None, detail: str, at: str
+) -> None:
     conn.execute(
         "UPDATE outbox SET status = 'failed', attempts = attempts + 1, error_code = ?,"
         " error_detail = ?, updated_at = ? WHERE id = ?",
@@ -76,14 +91,13 @@ async def due(reader: Reader, now_ts: float, limit: int) -> list[dict[str, Any]]
 
 
 async def next_attempt(reader: Reader) -> float | None:
-    value = await reader.scalar(
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
-    )
+    value = await reader.scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
     return None if value is None else float(value)
 
 
-async def is_own_send(reader: Reader, provider_ids: list[str], recipient: str | None,
-                      text: str | None, since: str) -> bool:
+async def is_own_send(
+    reader: Reader, provider_ids: list[str], recipient: str | None, text: str | None, since: str
+) -> bool:
     """Whether an outbound event echoes a send of ours: its id is one a send returned, or
     (when the echo outruns the send's answer) the same text went to the same recipient."""
     ids = [i for i in provider_ids if i]

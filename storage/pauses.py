@@ -21,17 +21,38 @@ ON CONFLICT (conversation_id) DO UPDATE SET
     external_conversation_id = excluded.external_conversation_id, source = excluded.source
 """
 
-_FIELDS = ("conversation_id", "phone_number", "agent_assignee_id", "agent_email",
-           "agent_name", "paused_at", "expires_at", "is_active", "external_conversation_id",
-           "source")
+_FIELDS = (
+    "conversation_id",
+    "phone_number",
+    "agent_assignee_id",
+    "agent_email",
+    "agent_name",
+    "paused_at",
+    "expires_at",
+    "is_active",
+    "external_conversation_id",
+    "source",
+)
 
 
 def upsert(conn: sqlite3.Connection, pause: PauseRow, now: str) -> None:
-    conn.execute(_UPSERT, (
-        pause.conversation_id, pause.phone_number, pause.agent_assignee_id, pause.agent_email,
-        pause.agent_name, pause.paused_at, pause.expires_at, pause.is_active, now, now,
-        pause.external_conversation_id, pause.source,
-    ))
+    conn.execute(
+        _UPSERT,
+        (
+            pause.conversation_id,
+            pause.phone_number,
+            pause.agent_assignee_id,
+            pause.agent_email,
+            pause.agent_name,
+            pause.paused_at,
+            pause.expires_at,
+            pause.is_active,
+            now,
+            now,
+            pause.external_conversation_id,
+            pause.source,
+        ),
+    )
 
 
 async def get(reader: Reader, conversation_id: str) -> dict[str, Any] | None:
@@ -42,8 +63,9 @@ async def get(reader: Reader, conversation_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-async def active(reader: Reader, now: str, limit: int, offset: int
-                 ) -> tuple[list[dict[str, Any]], int]:
+async def active(
+    reader: Reader, now: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     where = "WHERE is_active = 1 AND expires_at > ?"
     total = await reader.scalar(f"SELECT count(*) FROM conversation_pauses {where}", (now,))
     rows = await reader.all(

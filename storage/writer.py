@@ -56,8 +56,9 @@ class Writer:
     bug) fails only its own caller; the others in the batch still commit.
     """
 
-    def __init__(self, path: str, *, synchronous: Literal["FULL", "NORMAL"] = "FULL",
-                 max_batch: int = 2000) -> None:
+    def __init__(
+        self, path: str, *, synchronous: Literal["FULL", "NORMAL"] = "FULL", max_batch: int = 2000
+    ) -> None:
         self.path = path
         self._synchronous = synchronous
         self._max_batch = max_batch

@@ -32,17 +32,17 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make_sim(aiohttp_client: Any, frozen: FrozenDateTimeFactory, db_path: Path
-                   ) -> AsyncIterator[MakeSim]:
+async def make_sim(aiohttp_client: Any, frozen: FrozenDateTimeFactory, db_path: Path) -> MakeSim:
     """Start a gateway (again, on the same database file, for restart tests)."""
 
     async def make(settings: Settings | None = None, **kw: Any) -> Sim:
-        app = create_app(settings or settings_for(db_path), environ=kw.pop("environ", ENVIRON),
-                         **kw)
+        app = create_app(
+            settings or settings_for(db_path), environ=kw.pop("environ", ENVIRON), **kw
+        )
         client = await aiohttp_client(app)
         return Sim(client, frozen)
 
-    yield make
+    return make
 
 
 @pytest.fixture

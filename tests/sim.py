@@ -36,41 +36,93 @@ def settings_for(db_path: Path, **sections: Any) -> Settings:
     return msgspec.structs.replace(base, **sections)
 
 
-def cloud_text(phone: str, text: str, *, wamid: str, ts: int, name: str = "Dana Levi",
-               business: str = BUSINESS) -> dict[str, Any]:
-    return cloud_envelope(business, [{"profile": {"name": name}, "wa_id": phone}], [{
-        "from": phone, "id": wamid, "timestamp": str(ts), "type": "text",
-        "text": {"body": text},
-    }])
+def cloud_text(
+    phone: str, text: str, *, wamid: str, ts: int, name: str = "Dana Levi", business: str = BUSINESS
+) -> dict[str, Any]:
+    return cloud_envelope(
+        business,
+        [{"profile": {"name": name}, "wa_id": phone}],
+        [
+            {
+                "from": phone,
+                "id": wamid,
+                "timestamp": str(ts),
+                "type": "text",
+                "text": {"body": text},
+            }
+        ],
+    )
 
 
-def cloud_button(phone: str, button_id: str, title: str, *, wamid: str, ts: int
-                 ) -> dict[str, Any]:
-    return cloud_envelope(BUSINESS, [{"profile": {"name": "Dana Levi"}, "wa_id": phone}], [{
-        "from": phone, "id": wamid, "timestamp": str(ts), "type": "interactive",
-        "interactive": {"type": "button_reply", "button_reply": {"id": button_id,
-                                                                 "title": title}},
-    }])
+def cloud_button(phone: str, button_id: str, title: str, *, wamid: str, ts: int) -> dict[str, Any]:
+    return cloud_envelope(
+        BUSINESS,
+        [{"profile": {"name": "Dana Levi"}, "wa_id": phone}],
+        [
+            {
+                "from": phone,
+                "id": wamid,
+                "timestamp": str(ts),
+                "type": "interactive",
+                "interactive": {
+                    "type": "button_reply",
+                    "button_reply": {"id": button_id, "title": title},
+                },
+            }
+        ],
+    )
 
 
-def cloud_envelope(business: str, contacts: list[dict[str, Any]],
-                   messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "210000000000001",
-            "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "441610000000", "phone_number_id": business},
-                "contacts": contacts, "messages": messages}}]}]}
+def cloud_envelope(
+    business: str, contacts: list[dict[str, Any]], messages: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "210000000000001",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "441610000000",
+                                "phone_number_id": business,
+                            },
+                            "contacts": contacts,
+                            "messages": messages,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
-def wati_agent(phone: str, text: str, *, event_id: str, email: str = "contracts@abar.app",
-               conversation_id: str = "68b3fa21e5a7b16373de06f6", owner: bool = True,
-               event_type: str = "sessionMessageSent", ts: int | None = None,
-               wamid: str | None = None) -> dict[str, Any]:
+def wati_agent(
+    phone: str,
+    text: str,
+    *,
+    event_id: str,
+    email: str = "contracts@abar.app",
+    conversation_id: str = "68b3fa21e5a7b16373de06f6",
+    owner: bool = True,
+    event_type: str = "sessionMessageSent",
+    ts: int | None = None,
+    wamid: str | None = None,
+) -> dict[str, Any]:
     """Seed 000's agent message, as WATI sends it."""
     body: dict[str, Any] = {
-        "eventType": event_type, "id": event_id, "conversationId": conversation_id,
-        "text": text, "owner": owner, "assigneeId": "656d7ed0da548ff8371d50aa",
-        "operatorEmail": email, "operatorName": "M. Ibramim", "waId": phone,
+        "eventType": event_type,
+        "id": event_id,
+        "conversationId": conversation_id,
+        "text": text,
+        "owner": owner,
+        "assigneeId": "656d7ed0da548ff8371d50aa",
+        "operatorEmail": email,
+        "operatorName": "M. Ibramim",
+        "waId": phone,
     }
     if ts is not None:
         body["timestamp"] = str(ts)
@@ -79,12 +131,25 @@ def wati_agent(phone: str, text: str, *, event_id: str, email: str = "contracts@
     return body
 
 
-def wati_message(phone: str, text: str, *, event_id: str, ts: int,
-                 conversation_id: str = "68b3fa21e5a7b16373de06f6") -> dict[str, Any]:
+def wati_message(
+    phone: str,
+    text: str,
+    *,
+    event_id: str,
+    ts: int,
+    conversation_id: str = "68b3fa21e5a7b16373de06f6",
+) -> dict[str, Any]:
     return {
-        "eventType": "message", "id": event_id, "whatsappMessageId": f"wamid.{event_id}",
-        "conversationId": conversation_id, "text": text, "type": "text", "timestamp": str(ts),
-        "owner": False, "waId": phone, "senderName": "Omar",
+        "eventType": "message",
+        "id": event_id,
+        "whatsappMessageId": f"wamid.{event_id}",
+        "conversationId": conversation_id,
+        "text": text,
+        "type": "text",
+        "timestamp": str(ts),
+        "owner": False,
+        "waId": phone,
+        "senderName": "Omar",
         "operatorEmail": "contracts@abar.app",
     }
 
@@ -92,8 +157,9 @@ def wati_message(phone: str, text: str, *, event_id: str, ts: int,
 class Sim:
     """Drives one running gateway: webhooks in, time forward, API reads."""
 
-    def __init__(self, client: TestClient, frozen: FrozenDateTimeFactory | StepTickTimeFactory
-                 ) -> None:
+    def __init__(
+        self, client: TestClient, frozen: FrozenDateTimeFactory | StepTickTimeFactory
+    ) -> None:
         self.client = client
         self.frozen = frozen
         self._seq = 0
@@ -121,8 +187,9 @@ class Sim:
         self._seq += 1
         return f"{prefix}{self._seq:05d}"
 
-    async def post_cloud(self, body: dict[str, Any] | bytes, *, signed: bool = True,
-                         expect: int = 200) -> dict[str, Any]:
+    async def post_cloud(
+        self, body: dict[str, Any] | bytes, *, signed: bool = True, expect: int = 200
+    ) -> dict[str, Any]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
         if signed:
@@ -141,29 +208,40 @@ class Sim:
         return result
 
     async def customer_says(self, phone: str, text: str, **kw: Any) -> dict[str, Any]:
-        return await self.post_cloud(cloud_text(phone, text, wamid=self.next_id(), ts=self.ts(),
-                                                **kw))
+        return await self.post_cloud(
+            cloud_text(phone, text, wamid=self.next_id(), ts=self.ts(), **kw)
+        )
 
     async def customer_taps(self, phone: str, button_id: str, title: str) -> dict[str, Any]:
-        return await self.post_cloud(cloud_button(phone, button_id, title,
-                                                  wamid=self.next_id(), ts=self.ts()))
+        return await self.post_cloud(
+            cloud_button(phone, button_id, title, wamid=self.next_id(), ts=self.ts())
+        )
 
     async def agent_writes(self, phone: str, text: str, **kw: Any) -> dict[str, Any]:
-        return await self.post_wati(wati_agent(phone, text, event_id=self.next_id("wati."),
-                                               ts=self.ts(), **kw))
+        return await self.post_wati(
+            wati_agent(phone, text, event_id=self.next_id("wati."), ts=self.ts(), **kw)
+        )
 
     async def settle(self) -> None:
         await self.runtime.wait_idle()
 
     async def advance(self, delta: timedelta) -> None:
         """Move wall time by `delta`, firing each deadline at its own instant, in order."""
+
         def move(when: datetime) -> None:
             self.frozen.move_to(when)
 
         await self.runtime.advance_to(self.now() + delta, move)
 
-    async def api(self, method: str, path: str, *, body: Any = None, token: str | None = ADMIN_TOKEN,
-                  expect: int | None = 200) -> Any:
+    async def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        token: str | None = ADMIN_TOKEN,
+        expect: int | None = 200,
+    ) -> Any:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         response = await self.client.request(method, path, json=body, headers=headers)
         if expect is not None:

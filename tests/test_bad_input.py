@@ -35,8 +35,9 @@ async def test_wrong_envelope_shape_names_the_field(sim: Sim) -> None:
 
 async def test_missing_signature_is_401(sim: Sim) -> None:
     """No X-Hub-Signature-256 with an app secret set: 401, nothing stored."""
-    body = await sim.post_cloud(cloud_text(PHONE, "hi", wamid="w1", ts=sim.ts()), signed=False,
-                                expect=401)
+    body = await sim.post_cloud(
+        cloud_text(PHONE, "hi", wamid="w1", ts=sim.ts()), signed=False, expect=401
+    )
     assert error_of(body) == ("invalid_signature", "X-Hub-Signature-256")
     assert (await sim.api("GET", "/api/conversations"))["total"] == 0
 
@@ -44,8 +45,9 @@ async def test_missing_signature_is_401(sim: Sim) -> None:
 async def test_wrong_signature_is_401(sim: Sim) -> None:
     """A signature over other bytes (or with another secret) is refused."""
     raw = json.dumps(cloud_text(PHONE, "hi", wamid="w1", ts=sim.ts())).encode()
-    response = await sim.client.post("/webhooks/whatsapp", data=raw, headers={
-        "X-Hub-Signature-256": "sha256=" + "0" * 64})
+    response = await sim.client.post(
+        "/webhooks/whatsapp", data=raw, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    )
     assert response.status == 401
 
 
@@ -59,8 +61,7 @@ async def test_signature_is_checked_over_raw_bytes(sim: Sim) -> None:
 async def test_no_app_secret_means_no_check(make_sim: MakeSim) -> None:
     """Without an app secret (dev), unsigned webhooks are accepted (and warned about)."""
     sim = await make_sim(environ={"GATEWAY_ADMIN_TOKEN": ENVIRON["GATEWAY_ADMIN_TOKEN"]})
-    result = await sim.post_cloud(cloud_text(PHONE, "hi", wamid="w1", ts=sim.ts()),
-                                  signed=False)
+    result = await sim.post_cloud(cloud_text(PHONE, "hi", wamid="w1", ts=sim.ts()), signed=False)
     assert result["accepted"] == 1
     health = await sim.api("GET", "/healthz")
     assert any("WHATSAPP_APP_SECRET" in w for w in health["warnings"])
@@ -86,15 +87,23 @@ async def test_duplicate_is_200_and_changes_nothing(sim: Sim) -> None:
 
 async def test_unknown_field_is_200_and_journaled(sim: Sim) -> None:
     """An unknown change field (account_update) is acknowledged, ignored, journaled."""
-    body = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-        {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}]}]}
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [{"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}],
+            }
+        ],
+    }
     assert await sim.post_cloud(body) == {"accepted": 0, "duplicates": 0, "ignored": 1}
     assert await sim.post_cloud(body) == {"accepted": 0, "duplicates": 1, "ignored": 0}
     import sqlite3
 
     with sqlite3.connect(sim.runtime.config.db_path) as conn:
-        rows = conn.execute("SELECT step_type, status, detail FROM journal"
-                            " WHERE conversation_id IS NULL").fetchall()
+        rows = conn.execute(
+            "SELECT step_type, status, detail FROM journal WHERE conversation_id IS NULL"
+        ).fetchall()
     assert rows == [("webhook", "ignored_field", "account_update")]
 
 
@@ -113,13 +122,22 @@ async def test_unknown_message_type_is_recorded(sim: Sim) -> None:
 
 async def test_verification_handshake(sim: Sim) -> None:
     """GET with the right token echoes the challenge as plain text; a wrong token is 403."""
-    ok = await sim.client.get("/webhooks/whatsapp", params={
-        "hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"})
+    ok = await sim.client.get(
+        "/webhooks/whatsapp",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": "verify-me",
+            "hub.challenge": "1158201444",
+        },
+    )
     assert ok.status == 200
     assert await ok.text() == "1158201444"
     assert ok.content_type == "text/plain"
-    for params in ({"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
-                   {"hub.mode": "unsubscribe", "hub.verify_token": "verify-me"}, {}):
+    for params in (
+        {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": "verify-me"},
+        {},
+    ):
         refused = await sim.client.get("/webhooks/whatsapp", params=params)
         assert refused.status == 403
 
@@ -134,8 +152,9 @@ async def test_wati_token(make_sim: MakeSim) -> None:
         assert error_of(await response.json()) == ("invalid_token", "token")
     response = await sim.client.post("/webhooks/wati?token=wati-secret", json=body)
     assert response.status == 200
-    response = await sim.client.post("/webhooks/wati", json=body,
-                                     headers={"X-Webhook-Token": "wati-secret"})
+    response = await sim.client.post(
+        "/webhooks/wati", json=body, headers={"X-Webhook-Token": "wati-secret"}
+    )
     assert (await response.json())["duplicates"] == 1
 
 
@@ -159,10 +178,16 @@ async def test_wati_unknown_event_is_ignored(sim: Sim) -> None:
     assert await sim.post_wati(body) == {"accepted": 0, "duplicates": 0, "ignored": 1}
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/conversations"), ("GET", "/api/pauses"), ("POST", "/api/pauses/cleanup"),
-    ("GET", "/api/admin/clock"), ("GET", "/api/conversations/c_x/pause"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/conversations"),
+        ("GET", "/api/pauses"),
+        ("POST", "/api/pauses/cleanup"),
+        ("GET", "/api/admin/clock"),
+        ("GET", "/api/conversations/c_x/pause"),
+    ],
+)
 async def test_api_needs_a_valid_token(sim: Sim, method: str, path: str) -> None:
     """No token or a wrong one: 401 with the error shape."""
     body = await sim.api(method, path, token=None, expect=401)
@@ -178,12 +203,19 @@ async def test_unknown_conversation_is_404(sim: Sim) -> None:
     await sim.api("PUT", "/api/conversations/c_nope/pause", body={"hours": 1}, expect=404)
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({}, "hours"), ({"hours": "ten"}, "hours"), ({"hours": -1}, "hours"),
-    ({"hours": 0}, "hours"), ({"hours": 1, "extra": True}, "extra"),
-])
-async def test_pause_body_errors_name_the_field(sim: Sim, payload: dict[str, Any],
-                                                field: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "hours"),
+        ({"hours": "ten"}, "hours"),
+        ({"hours": -1}, "hours"),
+        ({"hours": 0}, "hours"),
+        ({"hours": 1, "extra": True}, "extra"),
+    ],
+)
+async def test_pause_body_errors_name_the_field(
+    sim: Sim, payload: dict[str, Any], field: str
+) -> None:
     """PUT pause with a bad body: 400 naming the field."""
     await sim.customer_says(PHONE, "hi")
     cid = (await sim.conversation(PHONE))["id"]

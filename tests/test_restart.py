@@ -53,9 +53,14 @@ async def test_unprocessed_inbox_rows_are_replayed(make_sim: MakeSim, db_path: P
     first = await make_sim()
     await first.client.close()
     now = first.now()
-    event = CustomerMessage(who=Identity(BUSINESS, PHONE, PHONE, "Omar"), provider="cloud",
-                            provider_message_id="wamid.CRASH", sent_at=now, kind="text",
-                            text="hi")
+    event = CustomerMessage(
+        who=Identity(BUSINESS, PHONE, PHONE, "Omar"),
+        provider="cloud",
+        provider_message_id="wamid.CRASH",
+        sent_at=now,
+        kind="text",
+        text="hi",
+    )
     cid = conversation_id(BUSINESS, PHONE)
     with sqlite3.connect(db_path) as conn:
         conn.execute(
@@ -69,7 +74,8 @@ async def test_unprocessed_inbox_rows_are_replayed(make_sim: MakeSim, db_path: P
     assert second.sent_texts() == ["How can we help you today?"]
     with sqlite3.connect(db_path) as conn:
         (unprocessed,) = conn.execute(
-            "SELECT count(*) FROM inbox WHERE processed_at IS NULL").fetchone()
+            "SELECT count(*) FROM inbox WHERE processed_at IS NULL"
+        ).fetchone()
     assert unprocessed == 0
 
 

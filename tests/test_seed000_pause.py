@@ -142,14 +142,36 @@ async def test_echo_matched_by_text_when_it_outruns_the_send(sim: Sim) -> None:
 
 async def test_business_app_echo_pauses(sim: Sim) -> None:
     """Cloud API smb_message_echoes (a human in the Business app) pause the bot."""
-    body = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-        "field": "smb_message_echoes", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "441610000000",
-                         "phone_number_id": "310000000000002"},
-            "message_echoes": [{"from": "441610000000", "to": PHONE, "id": "wamid.ECHO1",
-                                "timestamp": str(sim.ts()), "type": "text",
-                                "text": {"body": "I'll handle this"}}]}}]}]}
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "smb_message_echoes",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "441610000000",
+                                "phone_number_id": "310000000000002",
+                            },
+                            "message_echoes": [
+                                {
+                                    "from": "441610000000",
+                                    "to": PHONE,
+                                    "id": "wamid.ECHO1",
+                                    "timestamp": str(sim.ts()),
+                                    "type": "text",
+                                    "text": {"body": "I'll handle this"},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     result = await sim.post_cloud(body)
     assert result == {"accepted": 1, "duplicates": 0, "ignored": 0}
     conversation = await sim.conversation(PHONE)

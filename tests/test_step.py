@@ -32,18 +32,41 @@ def fresh() -> ConversationState:
     return new_conversation("c1", "b1", "966509491382", T0, "966509491382")
 
 
-def customer(text: str | None = "hi", at: datetime = T0, choice: str | None = None,
-             kind: str = "text") -> CustomerMessage:
-    return CustomerMessage(who=WHO, provider="cloud", provider_message_id="wamid.1", sent_at=at,
-                           kind=kind, text=text, choice_id=choice)
+def customer(
+    text: str | None = "hi", at: datetime = T0, choice: str | None = None, kind: str = "text"
+) -> CustomerMessage:
+    return CustomerMessage(
+        who=WHO,
+        provider="cloud",
+        provider_message_id="wamid.1",
+        sent_at=at,
+        kind=kind,
+        text=text,
+        choice_id=choice,
+    )
 
 
-def agent(email: str | None = "contracts@abar.app", *, origin: str = "wati_session",
-          owner: bool = True, conv: str | None = "68b3", echo: bool = False) -> AgentMessage:
-    return AgentMessage(who=WHO, origin=origin, provider_message_id="w.9", sent_at=T0,  # type: ignore[arg-type]
-                        owner=owner, is_echo=echo, text="hello", agent_email=email,
-                        agent_name="M. Ibramim", agent_assignee_id="a1",
-                        external_conversation_id=conv)
+def agent(
+    email: str | None = "contracts@abar.app",
+    *,
+    origin: str = "wati_session",
+    owner: bool = True,
+    conv: str | None = "68b3",
+    echo: bool = False,
+) -> AgentMessage:
+    return AgentMessage(
+        who=WHO,
+        origin=origin,
+        provider_message_id="w.9",
+        sent_at=T0,  # type: ignore[arg-type]
+        owner=owner,
+        is_echo=echo,
+        text="hello",
+        agent_email=email,
+        agent_name="M. Ibramim",
+        agent_assignee_id="a1",
+        external_conversation_id=conv,
+    )
 
 
 def paused(until: datetime) -> ConversationState:
@@ -71,12 +94,16 @@ def sends(effects: list[Effect]) -> list[str]:
         (agent(conv=""), False, ("agent_detection", "no_conversation_id")),
         (agent(echo=True), False, ("agent_detection", "echo_ignored")),
         (agent(origin="wati_template"), False, ("agent_detection", "not_session_message")),
-        (agent(None, origin="business_app", conv=None), True,
-         ("contracts_agent_detection", "conversation_paused")),
+        (
+            agent(None, origin="business_app", conv=None),
+            True,
+            ("contracts_agent_detection", "conversation_paused"),
+        ),
     ],
 )
-def test_agent_trigger_table(message: AgentMessage, paused_after: bool,
-                             journaled: tuple[str, str]) -> None:
+def test_agent_trigger_table(
+    message: AgentMessage, paused_after: bool, journaled: tuple[str, str]
+) -> None:
     """Seed 000's detection: eventType, owner, the e-mail list, a conversation id, no echo."""
     state, effects = step(fresh(), message, T0, POLICY)
     assert (state.pause is not None) is paused_after
@@ -87,8 +114,9 @@ def test_agent_trigger_table(message: AgentMessage, paused_after: bool,
 
 def test_trigger_list_comes_from_policy() -> None:
     """Another e-mail in `pause.trigger_agent_emails` triggers; the duration is configurable."""
-    policy = replace(POLICY, pause=PauseSettings(duration_hours=2,
-                                                 trigger_agent_emails=["support@abar.app"]))
+    policy = replace(
+        POLICY, pause=PauseSettings(duration_hours=2, trigger_agent_emails=["support@abar.app"])
+    )
     state, _ = step(fresh(), agent("support@abar.app"), T0, policy)
     assert state.pause is not None and state.pause.until == T0 + timedelta(hours=2)
     state, _ = step(fresh(), agent(), T0, policy)
@@ -106,9 +134,15 @@ def test_business_app_echo_can_be_switched_off() -> None:
 def test_agent_pause_records_agent_fields() -> None:
     """The pause stores the agent's name, e-mail, assignee id and the conversation id."""
     state, _ = step(fresh(), agent(), T0, POLICY)
-    assert state.pause == Pause(until=T0 + timedelta(hours=10), paused_at=T0, source="agent",
-                                agent_email="contracts@abar.app", agent_name="M. Ibramim",
-                                agent_assignee_id="a1", external_conversation_id="68b3")
+    assert state.pause == Pause(
+        until=T0 + timedelta(hours=10),
+        paused_at=T0,
+        source="agent",
+        agent_email="contracts@abar.app",
+        agent_name="M. Ibramim",
+        agent_assignee_id="a1",
+        external_conversation_id="68b3",
+    )
 
 
 def test_extension_never_shortens() -> None:
@@ -126,16 +160,29 @@ def test_extension_never_shortens() -> None:
     ("until", "now", "bot_answers", "journaled"),
     [
         (T0 + timedelta(hours=10), T0, False, ("conversation_pause_check", "paused_by_agent")),
-        (T0 + timedelta(hours=10), T0 + timedelta(hours=10) - timedelta(microseconds=1), False,
-         ("conversation_pause_check", "paused_by_agent")),
-        (T0 + timedelta(hours=10), T0 + timedelta(hours=10), True,
-         ("conversation_pause_expiry", "pause_expired")),
-        (T0 + timedelta(hours=10), T0 + timedelta(hours=11), True,
-         ("conversation_pause_expiry", "pause_expired")),
+        (
+            T0 + timedelta(hours=10),
+            T0 + timedelta(hours=10) - timedelta(microseconds=1),
+            False,
+            ("conversation_pause_check", "paused_by_agent"),
+        ),
+        (
+            T0 + timedelta(hours=10),
+            T0 + timedelta(hours=10),
+            True,
+            ("conversation_pause_expiry", "pause_expired"),
+        ),
+        (
+            T0 + timedelta(hours=10),
+            T0 + timedelta(hours=11),
+            True,
+            ("conversation_pause_expiry", "pause_expired"),
+        ),
     ],
 )
-def test_customer_message_during_pause(until: datetime, now: datetime, bot_answers: bool,
-                                       journaled: tuple[str, str]) -> None:
+def test_customer_message_during_pause(
+    until: datetime, now: datetime, bot_answers: bool, journaled: tuple[str, str]
+) -> None:
     """Paused while now < expires_at; at expires_at exactly the pause is over."""
     state, effects = step(paused(until), customer(at=now), now, POLICY)
     assert bool(sends(effects)) is bot_answers
@@ -156,8 +203,9 @@ def test_damaged_pause_lets_the_bot_answer() -> None:
 
 def test_wake_at_expiry_clears_the_pause() -> None:
     """The timer's Wake at expires_at clears the pause and journals it."""
-    state, effects = step(paused(T0 + timedelta(hours=10)), Wake(), T0 + timedelta(hours=10),
-                          POLICY)
+    state, effects = step(
+        paused(T0 + timedelta(hours=10)), Wake(), T0 + timedelta(hours=10), POLICY
+    )
     assert state.pause is None
     assert journal(effects) == [("conversation_pause_expiry", "pause_expired")]
     assert next_wakeup(state) is None
@@ -187,13 +235,18 @@ def test_manual_pause_and_resume() -> None:
     [
         (fresh(), None),
         (paused(T0 + timedelta(hours=10)), T0 + timedelta(hours=10)),
-        (replace(paused(T0 + timedelta(hours=30)),
-                 session=Session(id="s", started_at=T0, expires_at=T0 + timedelta(hours=22))),
-         T0 + timedelta(hours=22)),
+        (
+            replace(
+                paused(T0 + timedelta(hours=30)),
+                session=Session(id="s", started_at=T0, expires_at=T0 + timedelta(hours=22)),
+            ),
+            T0 + timedelta(hours=22),
+        ),
     ],
 )
-def test_next_wakeup_is_the_earliest_deadline(state: ConversationState,
-                                              expected: datetime | None) -> None:
+def test_next_wakeup_is_the_earliest_deadline(
+    state: ConversationState, expected: datetime | None
+) -> None:
     """next_wakeup gives the earliest deadline in the state, or None."""
     assert next_wakeup(state) == expected
 
@@ -241,9 +294,9 @@ def test_agent_mode_button_starts_a_session() -> None:
 
 @pytest.mark.parametrize("text", ["end chat", "END CHAT", "  End   Chat ", "énd chât"])
 def test_end_keyword_ends_the_session(text: str) -> None:
-    """"end chat", case- and accent-insensitive, ends the session; the bot is back."""
+    """ "end chat", case- and accent-insensitive, ends the session; the bot is back."""
     in_session, _ = step(fresh(), customer(None, choice="AGENT_MODE"), T0, POLICY)
-    state, effects = step(in_session, customer(text), T0, POLICY)
+    state, _ = step(in_session, customer(text), T0, POLICY)
     assert state.session is None
     assert state.last_session is not None and state.last_session.end_reason == "customer"
 
@@ -251,8 +304,12 @@ def test_end_keyword_ends_the_session(text: str) -> None:
 def test_session_silences_the_bot_and_expires_after_22_hours() -> None:
     """While a session is open the bot says nothing; at 22 h it ends with a notice."""
     in_session, _ = step(fresh(), customer(None, choice="AGENT_MODE"), T0, POLICY)
-    state, effects = step(in_session, customer("my order is late", at=T0 + timedelta(hours=1)),
-                          T0 + timedelta(hours=1), POLICY)
+    state, effects = step(
+        in_session,
+        customer("my order is late", at=T0 + timedelta(hours=1)),
+        T0 + timedelta(hours=1),
+        POLICY,
+    )
     assert sends(effects) == []
     assert ("agent_session", "forwarded_to_agent") in journal(effects)
     state, effects = step(state, Wake(), T0 + timedelta(hours=22), POLICY)
