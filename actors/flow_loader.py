@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import msgspec
 
 from actors.errors import FlowError
-from actors.flow_model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, QuestionNode
-from actors.tomlio import decode_toml
+from actors.flow_model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, Node, QuestionNode
 
 MAX_MENU_ROWS = 10
 MAX_BUTTON_TITLE = 20
@@ -19,14 +19,11 @@ def load_flows(directory: Path, default: str) -> FlowSet:
     """Read every `*.toml` in `directory`; raise FlowError naming the file and key."""
     flows: dict[str, Flow] = {}
     loaded: list[tuple[Path, Flow]] = []
-    files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    if not directory.is_dir():
+        raise FlowError(str(directory), "the flows folder does not exist - at `bot.flows_dir`")
+    files = sorted(directory.glob("*.toml"))
     for path in files:
-        try:
-            flow = decode_toml(path.read_bytes(), Flow)
-        except msgspec.ValidationError as exc:
-            raise FlowError(str(path), str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise FlowError(str(path), f"not valid TOML: {exc}") from None
+        flow = _decode_flow(path)
         if flow.id in flows:
             raise FlowError(str(path), f"duplicate flow id {flow.id!r} - at `$.id`")
         flows[flow.id] = flow
@@ -41,6 +38,33 @@ def load_flows(directory: Path, default: str) -> FlowSet:
             str(directory), f"default flow {default!r} not found - at `bot.default_flow`"
         )
     return flow_set
+
+
+def _decode_flow(path: Path) -> Flow:
+    """Decode one file; node errors name the node (`$.nodes.menu.buttons[0].title`)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise FlowError(str(path), f"not valid TOML: {exc}") from None
+    nodes = data.get("nodes")
+    if isinstance(nodes, dict):
+        for name, node in nodes.items():
+            try:
+                msgspec.convert(node, Node)
+            except msgspec.ValidationError as exc:
+                raise FlowError(str(path), _at(str(exc), f"$.nodes.{name}")) from None
+    try:
+        return msgspec.convert(data, Flow)
+    except msgspec.ValidationError as exc:
+        raise FlowError(str(path), str(exc)) from None
+
+
+def _at(message: str, prefix: str) -> str:
+    """Re-root msgspec's `- at `$...`` path under `prefix`."""
+    head, sep, where = message.partition(" - at `$")
+    if not sep:
+        return f"{message} - at `{prefix}`"
+    return f"{head} - at `{prefix}{where}"
 
 
 def check_flow(flow: Flow, flow_set: FlowSet) -> str | None:
@@ -81,11 +105,17 @@ def _check_menu(node: MenuNode, flow: Flow, where: str) -> str | None:
     if len(node.buttons) > MAX_MENU_ROWS:
         return f"at most {MAX_MENU_ROWS} choices - at `{where}.buttons`"
     limit = MAX_BUTTON_TITLE if len(node.buttons) <= 3 else MAX_ROW_TITLE
+    if not node.text.strip():
+        return f"a menu needs a text - at `{where}.text`"
     seen: set[str] = set()
+    titles: set[str] = set()
     for i, button in enumerate(node.buttons):
         if button.id in seen:
             return f"duplicate button id {button.id!r} - at `{where}.buttons[{i}].id`"
+        if button.title in titles:
+            return f"duplicate button title {button.title!r} - at `{where}.buttons[{i}].title`"
         seen.add(button.id)
+        titles.add(button.title)
         if len(button.title) > limit:
             return f"title longer than {limit} characters - at `{where}.buttons[{i}].title`"
         if not _target_ok(button.next, flow):

@@ -166,7 +166,7 @@ class OutboxSender:
         detail = result.error_detail or "send failed"
         if result.retryable and attempts + 1 < self._max_attempts:
             self.retried += 1
-            delay = result.retry_after or min(self._retry_max, self._retry_base * 4**attempts)
+            delay = min(self._retry_max, result.retry_after or self._retry_base * 4**attempts)
             log.warning(
                 "send_retry",
                 outbox_id=outbox_id,

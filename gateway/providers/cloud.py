@@ -7,7 +7,8 @@ Retryable: HTTP 429 and 5xx, Graph codes 130429 (throughput), 131056 (pair rate:
 
 from __future__ import annotations
 
-import asyncio
+import math
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -19,16 +20,6 @@ from gateway.providers.graph_body import graph_body
 log = structlog.get_logger("cloud_provider")
 RETRYABLE_CODES = frozenset({4, 80007, 130429, 131000, 131016, 131056, 131057})
 PERMANENT_CODES = frozenset({131026, 131047})
-
-
-class _GraphErrorBody(msgspec.Struct):
-    message: str | None = None
-    code: int | None = None
-    error_data: dict[str, object] | None = None
-
-
-class _GraphError(msgspec.Struct):
-    error: _GraphErrorBody | None = None
 
 
 class _Sent(msgspec.Struct):
@@ -60,7 +51,7 @@ class CloudProvider:
                 raw = await response.read()
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             # The request may or may not have reached Meta; a duplicate beats a lost reply.
             return SendResult(ok=False, retryable=True, error_detail=f"network: {exc!r}")
         if 200 <= status < 300:
@@ -80,13 +71,7 @@ class CloudProvider:
 
 def classify(status: int, raw: bytes, retry_after: str | None = None) -> SendResult:
     """A refused send: retry or give up, from the HTTP status and the Graph error code."""
-    try:
-        error = msgspec.json.decode(raw, type=_GraphError).error
-    except msgspec.MsgspecError:
-        error = None
-    code = error.code if error else None
-    details = (error.error_data or {}).get("details") if error else None
-    detail = " ".join(str(p) for p in (error.message if error else None, details) if p)
+    code, detail = _graph_error(raw)
     detail = detail or f"HTTP {status}"
     after = _seconds(retry_after)
     if code in PERMANENT_CODES:
@@ -97,8 +82,35 @@ def classify(status: int, raw: bytes, retry_after: str | None = None) -> SendRes
     return SendResult(ok=False, retryable=False, error_code=code, error_detail=detail)
 
 
-def _seconds(header: str | None) -> float | None:
+def _graph_error(raw: bytes) -> tuple[int | None, str]:
+    """The Graph error's `code` and its `message` plus `error_data.details`.
+
+    Read field by field: one odd field (Graph sometimes sends `error_data` as a string, a
+    proxy may answer with HTML) must not lose the code, which decides retry or give up.
+    """
     try:
-        return None if header is None else max(0.0, float(header))
+        document: Any = msgspec.json.decode(raw)
+    except msgspec.MsgspecError:
+        return None, ""
+    error = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(error, dict):
+        return None, ""
+    code = error.get("code")
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = None
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    parts = (error.get("message"), details)
+    return code, " ".join(p for p in parts if isinstance(p, str) and p)
+
+
+def _seconds(header: str | None) -> float | None:
+    """Retry-After in seconds; None if absent, not a number, or not finite ("inf" would
+    schedule the retry at an impossible time)."""
+    try:
+        seconds = None if header is None else float(header)
     except ValueError:
         return None
+    return None if seconds is None or not math.isfinite(seconds) else max(0.0, seconds)

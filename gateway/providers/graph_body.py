@@ -7,13 +7,18 @@ from typing import Any
 from actors.outbound import OutboundMessage
 
 MAX_TEXT = 4096
-MAX_INTERACTIVE_BODY = 1024
+MAX_BUTTONS_BODY = 1024
+MAX_LIST_BODY = 4096
+MAX_BUTTONS = 3
+MAX_ROWS = 10
 
 
 def recipient(to: str) -> str:
     """+E.164 for phone numbers (a bare number gets the business's country code prepended);
-    business-scoped user ids (`US.123...`) go as they are."""
-    return f"+{to}" if to.isdigit() else to
+    business-scoped user ids (`US.123...`) go as they are. Only ASCII digits count:
+    `str.isdigit()` alone also accepts e.g. Arabic-Indic digits and superscripts."""
+    to = to.strip()
+    return f"+{to}" if to.isascii() and to.isdigit() else to
 
 
 def graph_body(message: OutboundMessage) -> dict[str, Any]:
@@ -27,21 +32,24 @@ def graph_body(message: OutboundMessage) -> dict[str, Any]:
         body["type"] = "text"
         body["text"] = {"preview_url": False, "body": message.text[:MAX_TEXT]}
         return body
-    interactive: dict[str, Any] = {"body": {"text": message.text[:MAX_INTERACTIVE_BODY]}}
+    # More than 3 choices cannot be reply buttons: send a list rather than drop choices.
+    buttons = message.kind == "buttons" and len(message.choices) <= MAX_BUTTONS
+    limit = MAX_BUTTONS_BODY if buttons else MAX_LIST_BODY
+    interactive: dict[str, Any] = {"body": {"text": message.text[:limit]}}
     if message.header:
         interactive["header"] = {"type": "text", "text": message.header[:60]}
     if message.footer:
         interactive["footer"] = {"text": message.footer[:60]}
-    if message.kind == "buttons":
+    if buttons:
         interactive["type"] = "button"
         interactive["action"] = {"buttons": [
             {"type": "reply", "reply": {"id": c.id, "title": c.title[:20]}}
-            for c in message.choices[:3]
+            for c in message.choices
         ]}
     else:
         interactive["type"] = "list"
         rows = []
-        for c in message.choices[:10]:
+        for c in message.choices[:MAX_ROWS]:
             row = {"id": c.id, "title": c.title[:24]}
             if c.description:
                 row["description"] = c.description[:72]

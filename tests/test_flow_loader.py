@@ -1,0 +1,86 @@
+"""Flow files: the shipped flow loads; an invalid flow stops start-up naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actors.errors import FlowError
+from actors.flow_loader import load_flows
+from actors.flow_model import MenuNode
+from tests.sim import REPO
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_default_flow_is_a_menu_with_talk_to_expert() -> None:
+    """flows/main.toml is a menu whose buttons include AGENT_MODE."""
+    flows = load_flows(REPO / "flows", "main")
+    main = flows.flows["main"]
+    menu = main.nodes[main.start]
+    assert isinstance(menu, MenuNode)
+    assert "AGENT_MODE" in [b.id for b in menu.buttons]
+
+
+GOOD = '''
+id = "main"
+start = "hello"
+[nodes.hello]
+type = "message"
+text = "Hello"
+next = "end"
+'''
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    (GOOD.replace('start = "hello"', 'start = "nowhere"'), "$.start"),
+    (GOOD.replace('next = "end"', 'next = "missing"'), "$.nodes.hello.next"),
+    (GOOD.replace('type = "message"', 'type = "teleport"'), "$.nodes.hello"),
+    (GOOD.replace('text = "Hello"', 'txt = "Hello"'), "$.nodes.hello"),
+    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = []\n', "$.nodes.m.buttons"),
+    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = [{id = "a", title = "x"},'
+     ' {id = "a", title = "y"}]\n', "$.nodes.m.buttons[1].id"),
+    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\n'
+     'buttons = [{id = "a", title = "a title that is far too long"}]\n',
+     "$.nodes.m.buttons[0].title"),
+    (GOOD + '[nodes.j]\ntype = "jump"\nflow = "elsewhere"\n', "$.nodes.j.flow"),
+])
+def test_invalid_flow_names_file_and_key(tmp_path: Path, text: str, named: str) -> None:
+    """Each broken reference or limit is reported with the file and the key."""
+    write(tmp_path, "main.toml", text)
+    with pytest.raises(FlowError) as info:
+        load_flows(tmp_path, "main")
+    assert "main.toml" in str(info.value)
+    assert named in str(info.value)
+
+
+def test_missing_default_flow_is_an_error(tmp_path: Path) -> None:
+    """bot.default_flow must name a loaded flow."""
+    write(tmp_path, "other.toml", GOOD.replace('id = "main"', 'id = "other"'))
+    with pytest.raises(FlowError, match="bot.default_flow"):
+        load_flows(tmp_path, "main")
+
+
+def test_duplicate_flow_ids_are_an_error(tmp_path: Path) -> None:
+    """Two files with one id: the second is refused."""
+    write(tmp_path, "a.toml", GOOD)
+    write(tmp_path, "b.toml", GOOD)
+    with pytest.raises(FlowError, match="duplicate flow id"):
+        load_flows(tmp_path, "main")
+
+
+def test_jump_between_flows(tmp_path: Path) -> None:
+    """A jump may name another loaded flow."""
+    write(tmp_path, "main.toml", GOOD + '[nodes.j]\ntype = "jump"\nflow = "other"\n')
+    write(tmp_path, "other.toml", GOOD.replace('id = "main"', 'id = "other"'))
+    assert set(load_flows(tmp_path, "main").flows) == {"main", "other"}
+
+
+def test_missing_folder_is_an_error(tmp_path: Path) -> None:
+    """A flows_dir that does not exist stops start-up naming bot.flows_dir."""
+    with pytest.raises(FlowError, match="bot.flows_dir"):
+        load_flows(tmp_path / "absent", "main")
