@@ -26,29 +26,37 @@ def test_default_flow_is_a_menu_with_talk_to_expert() -> None:
     assert "AGENT_MODE" in [b.id for b in menu.buttons]
 
 
-GOOD = '''
+GOOD = """
 id = "main"
 start = "hello"
 [nodes.hello]
 type = "message"
 text = "Hello"
 next = "end"
-'''
+"""
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    (GOOD.replace('start = "hello"', 'start = "nowhere"'), "$.start"),
-    (GOOD.replace('next = "end"', 'next = "missing"'), "$.nodes.hello.next"),
-    (GOOD.replace('type = "message"', 'type = "teleport"'), "$.nodes.hello"),
-    (GOOD.replace('text = "Hello"', 'txt = "Hello"'), "$.nodes.hello"),
-    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = []\n', "$.nodes.m.buttons"),
-    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = [{id = "a", title = "x"},'
-     ' {id = "a", title = "y"}]\n', "$.nodes.m.buttons[1].id"),
-    (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\n'
-     'buttons = [{id = "a", title = "a title that is far too long"}]\n',
-     "$.nodes.m.buttons[0].title"),
-    (GOOD + '[nodes.j]\ntype = "jump"\nflow = "elsewhere"\n', "$.nodes.j.flow"),
-])
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (GOOD.replace('start = "hello"', 'start = "nowhere"'), "$.start"),
+        (GOOD.replace('next = "end"', 'next = "missing"'), "$.nodes.hello.next"),
+        (GOOD.replace('type = "message"', 'type = "teleport"'), "$.nodes.hello"),
+        (GOOD.replace('text = "Hello"', 'txt = "Hello"'), "$.nodes.hello"),
+        (GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = []\n', "$.nodes.m.buttons"),
+        (
+            GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = [{id = "a", title = "x"},'
+            ' {id = "a", title = "y"}]\n',
+            "$.nodes.m.buttons[1].id",
+        ),
+        (
+            GOOD + '[nodes.m]\ntype = "menu"\ntext = "?"\n'
+            'buttons = [{id = "a", title = "a title that is far too long"}]\n',
+            "$.nodes.m.buttons[0].title",
+        ),
+        (GOOD + '[nodes.j]\ntype = "jump"\nflow = "elsewhere"\n', "$.nodes.j.flow"),
+    ],
+)
 def test_invalid_flow_names_file_and_key(tmp_path: Path, text: str, named: str) -> None:
     """Each broken reference or limit is reported with the file and the key."""
     write(tmp_path, "main.toml", text)

@@ -19,19 +19,26 @@ MENU = "How can we help you today?"
 
 
 @pytest.fixture
-async def graph_sim(make_sim: MakeSim, aiohttp_server: Any, db_path: Any
-                    ) -> tuple[Sim, FakeGraph]:
+async def graph_sim(make_sim: MakeSim, aiohttp_server: Any, db_path: Any) -> tuple[Sim, FakeGraph]:
     graph = FakeGraph(access_token="tok", phone_number_id=BUSINESS)
     server = await aiohttp_server(graph.app)
     settings = settings_for(
         db_path,
-        whatsapp=WhatsAppSettings(provider="cloud", phone_number_id=BUSINESS,
-                                  graph_api_base=str(server.make_url("/v21.0"))),
+        whatsapp=WhatsAppSettings(
+            provider="cloud",
+            phone_number_id=BUSINESS,
+            graph_api_base=str(server.make_url("/v21.0")),
+        ),
         outbox=OutboxSettings(max_attempts=4, retry_base_seconds=1.0),
     )
-    sim = await make_sim(settings, environ={"WHATSAPP_TOKEN": "tok",
-                                            "GATEWAY_ADMIN_TOKEN": "test-admin-token",
-                                            "WHATSAPP_APP_SECRET": "test-app-secret"})
+    sim = await make_sim(
+        settings,
+        environ={
+            "WHATSAPP_TOKEN": "tok",
+            "GATEWAY_ADMIN_TOKEN": "test-admin-token",
+            "WHATSAPP_APP_SECRET": "test-app-secret",
+        },
+    )
     assert isinstance(sim.runtime.provider, CloudProvider)
     return sim, graph
 
@@ -40,8 +47,9 @@ def status_body(wamid: str, status: str, ts: int, **extra: Any) -> dict[str, Any
     body = cloud_envelope(BUSINESS, [], [])
     value = body["entry"][0]["changes"][0]["value"]
     del value["messages"]
-    value["statuses"] = [{"id": wamid, "status": status, "timestamp": str(ts),
-                          "recipient_id": PHONE, **extra}]
+    value["statuses"] = [
+        {"id": wamid, "status": status, "timestamp": str(ts), "recipient_id": PHONE, **extra}
+    ]
     return body
 
 
@@ -69,7 +77,8 @@ async def test_statuses_merge_monotonically(graph_sim: tuple[Sim, FakeGraph]) ->
     await sim.customer_says(PHONE, "hi")
     for status in ("read", "delivered", "sent"):
         assert (await sim.post_cloud(status_body("wamid.FAKE_1", status, sim.ts())))[
-            "accepted"] == 1
+            "accepted"
+        ] == 1
     message = await bot_message(sim)
     assert message["status"] == "read"
     assert message["read_at"] is not None
@@ -89,10 +98,12 @@ async def test_failed_status_is_recorded_and_journaled(graph_sim: tuple[Sim, Fak
     assert ("delivery", "failed") in await sim.journey(PHONE)
 
 
-@pytest.mark.parametrize(("status", "code"), [(429, None), (500, None), (400, 130429),
-                                              (400, 131056), (503, None)])
+@pytest.mark.parametrize(
+    ("status", "code"), [(429, None), (500, None), (400, 130429), (400, 131056), (503, None)]
+)
 async def test_retryable_errors_are_retried_after_backoff(
-        graph_sim: tuple[Sim, FakeGraph], status: int, code: int | None) -> None:
+    graph_sim: tuple[Sim, FakeGraph], status: int, code: int | None
+) -> None:
     """A retryable refusal waits 1 s (then 4 s, 16 s...) and tries again; sent once."""
     sim, graph = graph_sim
     graph.fail_next(status=status, code=code)
@@ -133,8 +144,9 @@ async def test_gives_up_after_max_attempts(graph_sim: tuple[Sim, FakeGraph]) -> 
 
 
 @pytest.mark.parametrize("code", [131026, 131047])
-async def test_permanent_errors_are_not_retried(graph_sim: tuple[Sim, FakeGraph],
-                                                code: int) -> None:
+async def test_permanent_errors_are_not_retried(
+    graph_sim: tuple[Sim, FakeGraph], code: int
+) -> None:
     """131026 (undeliverable) and 131047 (window closed) are recorded, never retried."""
     sim, graph = graph_sim
     graph.fail_next(status=400, code=code)
@@ -147,7 +159,8 @@ async def test_permanent_errors_are_not_retried(graph_sim: tuple[Sim, FakeGraph]
 
 
 async def test_one_send_in_flight_per_recipient_keeps_order(
-        graph_sim: tuple[Sim, FakeGraph]) -> None:
+    graph_sim: tuple[Sim, FakeGraph],
+) -> None:
     """Two replies to one customer go out in order, the second after the first."""
     sim, graph = graph_sim
     await sim.customer_says(PHONE, "hi")
@@ -159,16 +172,25 @@ async def test_one_send_in_flight_per_recipient_keeps_order(
     assert texts[2] == MENU
 
 
-async def test_failure_while_down_is_sent_after_restart(make_sim: MakeSim, aiohttp_server: Any,
-                                                         db_path: Any) -> None:
+async def test_failure_while_down_is_sent_after_restart(
+    make_sim: MakeSim, aiohttp_server: Any, db_path: Any
+) -> None:
     """A send still pending when the gateway stops is sent after it starts again."""
     graph = FakeGraph(access_token="tok")
     server = await aiohttp_server(graph.app)
-    settings = settings_for(db_path, whatsapp=WhatsAppSettings(
-        provider="cloud", phone_number_id=BUSINESS,
-        graph_api_base=str(server.make_url("/v21.0"))))
-    environ = {"WHATSAPP_TOKEN": "tok", "GATEWAY_ADMIN_TOKEN": "test-admin-token",
-               "WHATSAPP_APP_SECRET": "test-app-secret"}
+    settings = settings_for(
+        db_path,
+        whatsapp=WhatsAppSettings(
+            provider="cloud",
+            phone_number_id=BUSINESS,
+            graph_api_base=str(server.make_url("/v21.0")),
+        ),
+    )
+    environ = {
+        "WHATSAPP_TOKEN": "tok",
+        "GATEWAY_ADMIN_TOKEN": "test-admin-token",
+        "WHATSAPP_APP_SECRET": "test-app-secret",
+    }
     first = await make_sim(settings, environ=environ)
     graph.fail_next(status=503)
     await first.customer_says(PHONE, "hi")

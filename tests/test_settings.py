@@ -20,26 +20,51 @@ def test_shipped_settings_file_is_the_defaults() -> None:
 def test_shipped_file_has_every_contract_key() -> None:
     """Every key API.md names is present in settings.toml."""
     text = (REPO / "settings.toml").read_text()
-    for key in ("host", "port", "max_body_bytes", "path", "mode", "admin_token_env",
-                "provider", "phone_number_id", "verify_token", "app_secret_env",
-                "access_token_env", "graph_api_base", "webhook_token_env", "api_base",
-                "api_token_env", "duration_hours", "trigger_agent_emails",
-                "agent_mode_button", "expiry_hours", "end_keywords", "policy",
-                "idle_minutes", "max_active_per_operator", "flows_dir", "default_flow",
-                "max_message_age_minutes", "inactivity_minutes"):
+    for key in (
+        "host",
+        "port",
+        "max_body_bytes",
+        "path",
+        "mode",
+        "admin_token_env",
+        "provider",
+        "phone_number_id",
+        "verify_token",
+        "app_secret_env",
+        "access_token_env",
+        "graph_api_base",
+        "webhook_token_env",
+        "api_base",
+        "api_token_env",
+        "duration_hours",
+        "trigger_agent_emails",
+        "agent_mode_button",
+        "expiry_hours",
+        "end_keywords",
+        "policy",
+        "idle_minutes",
+        "max_active_per_operator",
+        "flows_dir",
+        "default_flow",
+        "max_message_age_minutes",
+        "inactivity_minutes",
+    ):
         assert f"\n{key} = " in text, key
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    ("[server]\nprot = 8080\n", "server"),
-    ("[server]\nport = \"eighty\"\n", "server.port"),
-    ("[pause]\nduration_hours = \"ten\"\n", "pause.duration_hours"),
-    ("[pause]\ntrigger_agent_emails = \"a@b.c\"\n", "pause.trigger_agent_emails"),
-    ("[nonsense]\nx = 1\n", "nonsense"),
-    ("[whatsapp]\nprovider = \"carrier-pigeon\"\n", "whatsapp.provider"),
-    ("[assignment]\npolicy = \"random\"\n", "assignment.policy"),
-    ("[numbers.\"3100\".timeouts]\ninactivity_minutes = \"x\"\n", "inactivity_minutes"),
-])
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[server]\nprot = 8080\n", "server"),
+        ('[server]\nport = "eighty"\n', "server.port"),
+        ('[pause]\nduration_hours = "ten"\n', "pause.duration_hours"),
+        ('[pause]\ntrigger_agent_emails = "a@b.c"\n', "pause.trigger_agent_emails"),
+        ("[nonsense]\nx = 1\n", "nonsense"),
+        ('[whatsapp]\nprovider = "carrier-pigeon"\n', "whatsapp.provider"),
+        ('[assignment]\npolicy = "random"\n', "assignment.policy"),
+        ('[numbers."3100".timeouts]\ninactivity_minutes = "x"\n', "inactivity_minutes"),
+    ],
+)
 def test_bad_settings_name_the_key(text: str, named: str) -> None:
     """A wrong type or an unknown key raises SettingsError naming the key."""
     with pytest.raises(SettingsError) as info:
@@ -90,7 +115,13 @@ def test_run_py_refuses_bad_settings(tmp_path: Path) -> None:
     """`python run.py --settings FILE` with an unknown key exits 2 naming the key."""
     bad = tmp_path / "bad.toml"
     bad.write_text("[pause]\nduraton_hours = 3\n")
-    done = subprocess.run([sys.executable, str(REPO / "run.py"), "--settings", str(bad)],
-                          capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "run.py"), "--settings", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "duraton_hours" in done.stderr

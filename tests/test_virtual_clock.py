@@ -62,4 +62,3 @@ async def test_advance_needs_admin_and_a_valid_body(make_sim: MakeSim, db_path: 
     for body in ({"seconds": -5}, {}, {"seconds": "x"}):
         error = await sim.api("POST", "/api/admin/clock/advance", body=body, expect=400)
         assert error["error"]["field"] == "seconds"
-

@@ -87,8 +87,15 @@ async def test_database_is_wal_and_migrated(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
-    assert {"conversations", "messages", "inbox", "outbox", "journal", "conversation_pauses",
-            "schema_migrations"} <= tables
+    assert {
+        "conversations",
+        "messages",
+        "inbox",
+        "outbox",
+        "journal",
+        "conversation_pauses",
+        "schema_migrations",
+    } <= tables
     assert versions == [1]
 
 
@@ -110,6 +117,16 @@ def test_pause_table_has_seed_columns(tmp_path: Path) -> None:
     migrate(conn)
     columns = {r[1] for r in conn.execute("PRAGMA table_info(conversation_pauses)")}
     conn.close()
-    assert {"id", "conversation_id", "phone_number", "agent_assignee_id", "agent_email",
-            "agent_name", "paused_at", "expires_at", "is_active", "created_at",
-            "updated_at"} <= columns
+    assert {
+        "id",
+        "conversation_id",
+        "phone_number",
+        "agent_assignee_id",
+        "agent_email",
+        "agent_name",
+        "paused_at",
+        "expires_at",
+        "is_active",
+        "created_at",
+        "updated_at",
+    } <= columns
