@@ -69,7 +69,7 @@ def test_invalid_flow_names_file_and_key(tmp_path: Path, text: str, named: str) 
 def test_missing_default_flow_is_an_error(tmp_path: Path) -> None:
     """bot.default_flow must name a loaded flow."""
     write(tmp_path, "other.toml", GOOD.replace('id = "main"', 'id = "other"'))
-    with pytest.raises(FlowError, match="bot.default_flow"):
+    with pytest.raises(FlowError, match=r"bot\.default_flow"):
         load_flows(tmp_path, "main")
 
 
@@ -90,5 +90,5 @@ def test_jump_between_flows(tmp_path: Path) -> None:
 
 def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     """A flows_dir that does not exist stops start-up naming bot.flows_dir."""
-    with pytest.raises(FlowError, match="bot.flows_dir"):
+    with pytest.raises(FlowError, match=r"bot\.flows_dir"):
         load_flows(tmp_path / "absent", "main")

@@ -107,7 +107,7 @@ def test_secrets_come_from_the_named_variables() -> None:
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     """A settings path that does not exist is a SettingsError naming the path."""
-    with pytest.raises(SettingsError, match="nope.toml"):
+    with pytest.raises(SettingsError, match=r"nope\.toml"):
         load_settings(tmp_path / "nope.toml")
 
 
