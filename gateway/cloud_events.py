@@ -10,18 +10,37 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from hashlib import sha1
+from typing import Final
 
 import msgspec
 
 from actors.intake import IntakeItem, StatusNote
 from actors.messages import AgentMessage, CustomerMessage, Identity
 
-SOURCE = "cloud"
-KNOWN_TYPES = frozenset({
-    "text", "interactive", "button", "image", "video", "audio", "document", "sticker",
-    "location", "contacts", "reaction", "order", "system", "unsupported", "revoke", "edit",
-})
+SOURCE: Final = "cloud"
+KNOWN_TYPES = frozenset(
+    {
+        "text",
+        "interactive",
+        "button",
+        "image",
+        "video",
+        "audio",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "order",
+        "system",
+        "unsupported",
+        "revoke",
+        "edit",
+    }
+)
 STATUSES = frozenset({"sent", "delivered", "read", "played", "failed"})
+OUTBOX_PREFIX = "outbox:"
+INT64_MAX = 2**63 - 1  # the largest integer SQLite stores
 
 
 class Change(msgspec.Struct):
@@ -67,8 +86,9 @@ class WaError(msgspec.Struct):
 
     def describe(self) -> str:
         details = self.error_data.details if self.error_data else None
-        return " ".join(p for p in (str(self.code or ""), self.title or self.message or "",
-                                    details or "") if p)
+        return " ".join(
+            p for p in (str(self.code or ""), self.title or self.message or "", details or "") if p
+        )
 
 
 class Value(msgspec.Struct):
@@ -174,8 +194,16 @@ def decode_envelope(raw: bytes) -> Envelope:
 
 
 def parse_timestamp(value: str | int) -> datetime:
-    """Unix seconds, as a string or a number."""
-    return datetime.fromtimestamp(int(value), UTC)
+    """Unix seconds, as a string or a number; ValueError when it is neither or out of range."""
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, OSError) as exc:  # OSError: beyond the platform's time_t
+        raise ValueError(f"timestamp out of range: {value!r}") from exc
+
+
+def db_int(value: int | None) -> int | None:
+    """`value` when SQLite can store it as an INTEGER, else None."""
+    return value if value is not None and -INT64_MAX - 1 <= value <= INT64_MAX else None
 
 
 def items_from(envelope: Envelope) -> list[IntakeItem]:
@@ -188,16 +216,30 @@ def items_from(envelope: Envelope) -> list[IntakeItem]:
 
 def _change_items(entry: Entry, change: Change) -> list[IntakeItem]:
     if change.field not in ("messages", "smb_message_echoes"):
-        return [_ignored(f"field:{change.field}", bytes(change.value), "webhook",
-                         "ignored_field", change.field)]
+        return [
+            _ignored(
+                f"field:{change.field}",
+                bytes(change.value),
+                "webhook",
+                "ignored_field",
+                change.field,
+            )
+        ]
     try:
         value = _value.decode(change.value)
     except msgspec.ValidationError as exc:
         return [_ignored("bad_value", bytes(change.value), "webhook", "invalid_value", str(exc))]
     business = value.metadata.phone_number_id if value.metadata else ""
     if not business:
-        return [_ignored("no_metadata", bytes(change.value), "webhook", "invalid_value",
-                         "missing metadata.phone_number_id")]
+        return [
+            _ignored(
+                "no_metadata",
+                bytes(change.value),
+                "webhook",
+                "invalid_value",
+                "missing metadata.phone_number_id",
+            )
+        ]
     contacts = value.contacts
     items = [_message_item(business, raw, contacts) for raw in value.messages]
     items += [_echo_item(business, raw) for raw in value.message_echoes]
@@ -227,9 +269,15 @@ def _message_item(business: str, raw: msgspec.Raw, contacts: list[Contact]) -> I
     contact = _contact_of(msg, contacts)
     customer = msg.from_user_id or (contact.user_id if contact else None) or msg.sender
     if not customer:
-        return _ignored("no_sender", bytes(raw), "webhook", "invalid_message", "no from/from_user_id")
-    who = Identity(business_id=business, customer_id=customer, phone=msg.sender,
-                   name=contact.profile.name if contact and contact.profile else None)
+        return _ignored(
+            "no_sender", bytes(raw), "webhook", "invalid_message", "no from/from_user_id"
+        )
+    who = Identity(
+        business_id=business,
+        customer_id=customer,
+        phone=msg.sender,
+        name=contact.profile.name if contact and contact.profile else None,
+    )
     kind = msg.type if msg.type in KNOWN_TYPES else "unknown"
     text, choice_id, choice_title = _content(msg)
     key = f"wa:msg:{business}:{msg.id}"
@@ -238,14 +286,27 @@ def _message_item(business: str, raw: msgspec.Raw, contacts: list[Contact]) -> I
         key += f":{emoji}:{msg.timestamp}"
     payload = None if msg.type == "text" else _any.decode(raw)
     event = CustomerMessage(
-        who=who, provider=SOURCE, provider_message_id=msg.id, sent_at=sent_at, kind=kind,
-        text=text, choice_id=choice_id, choice_title=choice_title,
-        context_id=msg.context.id if msg.context else None, payload=payload,
+        who=who,
+        provider=SOURCE,
+        provider_message_id=msg.id,
+        sent_at=sent_at,
+        kind=kind,
+        text=text,
+        choice_id=choice_id,
+        choice_title=choice_title,
+        context_id=msg.context.id if msg.context else None,
+        payload=payload,
     )
-    if kind == "unknown" or msg.errors:
+    if kind in ("unknown", "unsupported") or msg.errors:
         detail = msg.type + "".join(f"; {e.describe()}" for e in msg.errors)
-        return IntakeItem(key, SOURCE, event=event, note_step="webhook",
-                          note_status="unsupported_message", note_detail=detail)
+        return IntakeItem(
+            key,
+            SOURCE,
+            event=event,
+            note_step="webhook",
+            note_status="unsupported_message",
+            note_detail=detail,
+        )
     return IntakeItem(key, SOURCE, event=event)
 
 
@@ -285,8 +346,11 @@ def _echo_item(business: str, raw: msgspec.Raw) -> IntakeItem:
     text, _, _ = _content(msg)
     event = AgentMessage(
         who=Identity(business_id=business, customer_id=customer, phone=msg.to),
-        origin="business_app", provider_message_id=msg.id, sent_at=sent_at,
-        kind=msg.type, text=text,
+        origin="business_app",
+        provider_message_id=msg.id,
+        sent_at=sent_at,
+        kind=msg.type,
+        text=text,
     )
     return IntakeItem(f"wa:echo:{business}:{msg.id}", SOURCE, event=event)
 
@@ -304,26 +368,32 @@ def _status_item(raw: msgspec.Raw) -> IntakeItem:
     if error is not None and error.code is not None:
         key += f":{error.code}"
     note = StatusNote(
-        provider_message_id=st.id, status=st.status, at=at,
+        provider_message_id=st.id,
+        status=st.status,
+        at=at,
         outbox_id=_outbox_id(st.biz_opaque_callback_data),
-        error_code=error.code if error else None,
+        error_code=db_int(error.code) if error else None,
         error_detail=error.describe() if error else None,
     )
     return IntakeItem(key, SOURCE, status=note)
 
 
 def _outbox_id(callback_data: str | None) -> int | None:
-    if callback_data and callback_data.startswith("outbox:"):
-        try:
-            return int(callback_data[7:])
-        except ValueError:
-            return None
-    return None
+    """The outbox row id of `outbox:<digits>`; None for anything else (another app's data)."""
+    if not callback_data or not callback_data.startswith(OUTBOX_PREFIX):
+        return None
+    digits = callback_data[len(OUTBOX_PREFIX) :]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return db_int(int(digits))
 
 
 def _ignored(kind: str, raw: bytes, step: str, status: str, detail: str) -> IntakeItem:
     digest = sha1(raw, usedforsecurity=False).hexdigest()
-    return IntakeItem(f"wa:ignored:{kind}:{digest}", SOURCE, note_step=step, note_status=status,
-                      note_detail=detail[:500])
-
-
+    return IntakeItem(
+        f"wa:ignored:{kind}:{digest}",
+        SOURCE,
+        note_step=step,
+        note_status=status,
+        note_detail=detail[:500],
+    )

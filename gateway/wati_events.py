@@ -9,29 +9,41 @@ and ignored.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from hashlib import sha1
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from actors.intake import IntakeItem, StatusNote
 from actors.messages import AgentMessage, CustomerMessage, Identity
-from gateway.cloud_events import parse_timestamp
+from gateway.cloud_events import db_int, parse_timestamp
 
-SOURCE = "wati"
+SOURCE: Final = "wati"
 CUSTOMER = frozenset({"message", "message_bsuid"})
-SESSION_SENT = frozenset({
-    "sessionMessageSent", "sessionMessageSent_v2", "sessionMessageSent_bsuid",
-})
-TEMPLATE_SENT = frozenset({
-    "templateMessageSent", "templateMessageSent_v2", "templateMessageSent_v2_bsuid",
-})
+SESSION_SENT = frozenset(
+    {
+        "sessionMessageSent",
+        "sessionMessageSent_v2",
+        "sessionMessageSent_bsuid",
+    }
+)
+TEMPLATE_SENT = frozenset(
+    {
+        "templateMessageSent",
+        "templateMessageSent_v2",
+        "templateMessageSent_v2_bsuid",
+    }
+)
 STATUS = {
-    "sentMessageDELIVERED": "delivered", "sentMessageDELIVERED_v2": "delivered",
-    "sentMessageREAD": "read", "sentMessageREAD_v2": "read",
-    "sessionMessageFailed": "failed", "templateMessageFailed": "failed",
+    "sentMessageDELIVERED": "delivered",
+    "sentMessageDELIVERED_v2": "delivered",
+    "sentMessageREAD": "read",
+    "sentMessageREAD_v2": "read",
+    "sessionMessageFailed": "failed",
+    "templateMessageFailed": "failed",
 }
+KNOWN = CUSTOMER | SESSION_SENT | TEMPLATE_SENT | STATUS.keys()
 ECHO_WINDOW_SECONDS = 120
 
 OwnSendCheck = Callable[[list[str], str | None, str | None, datetime], Awaitable[bool]]
@@ -71,12 +83,30 @@ class WatiEvent(msgspec.Struct):
     failedDetail: str | None = None
 
 
+class _Kind(msgspec.Struct):
+    eventType: str
+
+
 _decoder = msgspec.json.Decoder(WatiEvent)
+_kind_decoder = msgspec.json.Decoder(_Kind)
 
 
 def decode_event(raw: bytes) -> WatiEvent:
-    """Raises msgspec.DecodeError (not JSON) or msgspec.ValidationError (wrong shape)."""
-    return _decoder.decode(raw)
+    """Raises msgspec.DecodeError (not JSON) or msgspec.ValidationError (wrong shape).
+
+    Only the events we handle are held to our shape: another event type whose fields differ
+    decodes to its bare `eventType`, so it is ignored with a 200 rather than refused (a
+    refused event is retried for a day and can get the webhook flagged as defective)."""
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        try:
+            kind = _kind_decoder.decode(raw).eventType
+        except msgspec.ValidationError:
+            raise exc from None
+        if kind in KNOWN:
+            raise
+        return WatiEvent(eventType=kind)
 
 
 class MissingField(ValueError):
@@ -87,8 +117,9 @@ class MissingField(ValueError):
         self.field = field
 
 
-async def items_from(event: WatiEvent, raw: bytes, business: str, now: datetime,
-                     is_own_send: OwnSendCheck) -> list[IntakeItem]:
+async def items_from(
+    event: WatiEvent, raw: bytes, business: str, now: datetime, is_own_send: OwnSendCheck
+) -> list[IntakeItem]:
     kind = event.eventType
     if kind in CUSTOMER:
         return [_customer(event, business, now)]
@@ -97,21 +128,30 @@ async def items_from(event: WatiEvent, raw: bytes, business: str, now: datetime,
     if kind in STATUS:
         return [_status(event, STATUS[kind], now)]
     digest = sha1(raw, usedforsecurity=False).hexdigest()
-    return [IntakeItem(f"wati:ignored:{digest}", SOURCE, note_step="webhook",
-                       note_status="ignored_event", note_detail=kind)]
+    return [
+        IntakeItem(
+            f"wati:ignored:{digest}",
+            SOURCE,
+            note_step="webhook",
+            note_status="ignored_event",
+            note_detail=kind,
+        )
+    ]
 
 
 def _sent_at(event: WatiEvent, now: datetime) -> datetime:
     if event.timestamp not in (None, ""):
         try:
-            return parse_timestamp(event.timestamp)  # type: ignore[arg-type]
+            return parse_timestamp(event.timestamp)
         except (ValueError, OverflowError):
             pass
     if event.created:
         try:
-            return datetime.fromisoformat(event.created.replace("Z", "+00:00"))
+            at = datetime.fromisoformat(event.created.replace("Z", "+00:00"))
         except ValueError:
             pass
+        else:  # a naive time could not be compared with the aware ones everywhere else
+            return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     return now
 
 
@@ -119,8 +159,9 @@ def _who(event: WatiEvent, business: str) -> Identity:
     customer = event.bsuid or event.waId
     if not customer:
         raise MissingField("waId")
-    return Identity(business_id=business, customer_id=customer, phone=event.waId,
-                    name=event.senderName)
+    return Identity(
+        business_id=business, customer_id=customer, phone=event.waId, name=event.senderName
+    )
 
 
 def _message_id(event: WatiEvent) -> str:
@@ -138,28 +179,44 @@ def _customer(event: WatiEvent, business: str, now: datetime) -> IntakeItem:
     text = event.text if not reply else None
     payload = None if event.data is None else {"data": event.data}
     msg = CustomerMessage(
-        who=_who(event, business), provider=SOURCE, provider_message_id=message_id,
-        sent_at=_sent_at(event, now), kind=event.type or "text", text=text,
-        choice_id=choice_id, choice_title=choice_title, context_id=event.replyContextId or None,
-        external_conversation_id=event.conversationId, payload=payload,
+        who=_who(event, business),
+        provider=SOURCE,
+        provider_message_id=message_id,
+        sent_at=_sent_at(event, now),
+        kind=event.type or "text",
+        text=text,
+        choice_id=choice_id,
+        choice_title=choice_title,
+        context_id=event.replyContextId or None,
+        external_conversation_id=event.conversationId,
+        payload=payload,
     )
     return IntakeItem(f"wati:msg:{message_id}", SOURCE, event=msg)
 
 
-async def _agent(event: WatiEvent, business: str, now: datetime, is_own_send: OwnSendCheck
-                 ) -> IntakeItem:
+async def _agent(
+    event: WatiEvent, business: str, now: datetime, is_own_send: OwnSendCheck
+) -> IntakeItem:
     message_id = _message_id(event)
     who = _who(event, business)
     template = event.eventType in TEMPLATE_SENT
     ids = [i for i in (event.localMessageId, event.whatsappMessageId, event.id) if i]
-    echo = await is_own_send(ids, who.phone or who.customer_id, event.text, now)
+    sent_at = _sent_at(event, now)
+    # Our send's window is counted back from when WATI sent the message, not from when the
+    # event reached us: WATI retries every 10 minutes, and a late echo is still our own.
+    echo = await is_own_send(ids, who.phone or who.customer_id, event.text, min(sent_at, now))
     msg = AgentMessage(
         who=Identity(business_id=business, customer_id=who.customer_id, phone=who.phone),
         origin="wati_template" if template else "wati_session",
-        provider_message_id=message_id, sent_at=_sent_at(event, now),
-        owner=bool(event.owner) if event.owner is not None else True, is_echo=echo,
-        kind=event.type or "text", text=event.text, agent_email=event.operatorEmail,
-        agent_name=event.operatorName, agent_assignee_id=event.assigneeId or event.assignedId,
+        provider_message_id=message_id,
+        sent_at=sent_at,
+        owner=bool(event.owner) if event.owner is not None else True,
+        is_echo=echo,
+        kind=event.type or "text",
+        text=event.text,
+        agent_email=event.operatorEmail,
+        agent_name=event.operatorName,
+        agent_assignee_id=event.assigneeId or event.assignedId,
         external_conversation_id=event.conversationId or None,
     )
     family = "tpl" if template else "sent"
@@ -171,9 +228,14 @@ def _status(event: WatiEvent, status: str, now: datetime) -> IntakeItem:
     code: int | None = None
     if event.failedCode not in (None, ""):
         try:
-            code = int(event.failedCode)  # type: ignore[arg-type]
+            code = db_int(int(event.failedCode))
         except ValueError:
             code = None
-    note = StatusNote(provider_message_id=message_id, status=status, at=_sent_at(event, now),
-                      error_code=code, error_detail=event.failedDetail)
+    note = StatusNote(
+        provider_message_id=message_id,
+        status=status,
+        at=_sent_at(event, now),
+        error_code=code,
+        error_detail=event.failedDetail,
+    )
     return IntakeItem(f"wati:st:{message_id}:{status}", SOURCE, status=note)

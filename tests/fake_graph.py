@@ -75,21 +75,28 @@ class PlannedResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def graph_error(code: int, message: str = "Fake error", details: str = "Fake details",
-                **extra: Any) -> dict[str, Any]:
+def graph_error(
+    code: int, message: str = "Fake error", details: str = "Fake details", **extra: Any
+) -> dict[str, Any]:
     """The Graph API error body (PROTOCOL.md 2.3); `extra` adds fields to `error`."""
-    return {"error": {
-        "message": f"(#{code}) {message}", "type": "OAuthException", "code": code,
-        "error_data": {"messaging_product": "whatsapp", "details": details},
-        "fbtrace_id": "x", **extra,
-    }}
+    return {
+        "error": {
+            "message": f"(#{code}) {message}",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": "x",
+            **extra,
+        }
+    }
 
 
 class FakeGraph:
     """The fake server's state; `app` is the aiohttp application to serve."""
 
-    def __init__(self, *, access_token: str = "tok", phone_number_id: str | None = None,
-                 strict: bool = True) -> None:
+    def __init__(
+        self, *, access_token: str = "tok", phone_number_id: str | None = None, strict: bool = True
+    ) -> None:
         """`phone_number_id`: if given, other ids are refused (400, code 100).
         `strict`: refuse bodies that break Meta's documented limits (code 131009)."""
         self.access_token = access_token
@@ -110,10 +117,17 @@ class FakeGraph:
 
     # -- scripting ---------------------------------------------------------------------
 
-    def fail_next(self, status: int = 400, code: int | None = None, *,
-                  message: str = "Fake error", details: str = "Fake details",
-                  retry_after: float | str | None = None, raw: bytes | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self,
+        status: int = 400,
+        code: int | None = None,
+        *,
+        message: str = "Fake error",
+        details: str = "Fake details",
+        retry_after: float | str | None = None,
+        raw: bytes | None = None,
+        times: int = 1,
+    ) -> None:
         """Refuse the next `times` valid requests (after the queued ones) with a Graph error.
 
         `code` defaults by status (401: 190, 429: 130429, 5xx: 1, other: 100). `raw` replaces
@@ -126,8 +140,7 @@ class FakeGraph:
         for _ in range(times):
             self._planned.append(PlannedResponse(status, body, headers))
 
-    def respond_next(self, status: int, body: Any, headers: dict[str, str] | None = None
-                     ) -> None:
+    def respond_next(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """Answer the next valid request with any JSON `body` (bytes are sent as they are)."""
         raw = body if isinstance(body, bytes) else _json(body)
         self._planned.append(PlannedResponse(status, raw, dict(headers or {})))
@@ -161,20 +174,31 @@ class FakeGraph:
         except ValueError:
             body = None
         status, payload, headers, wamid = self._answer(request, body)
-        self.requests.append(RecordedRequest(
-            path=request.path, version=request.match_info["version"],
-            phone_number_id=request.match_info["phone_number_id"],
-            headers=CIMultiDict(request.headers), body=body, status=status, wamid=wamid,
-        ))
-        return web.Response(status=status, body=payload, headers=headers,
-                            content_type="application/json")
+        self.requests.append(
+            RecordedRequest(
+                path=request.path,
+                version=request.match_info["version"],
+                phone_number_id=request.match_info["phone_number_id"],
+                headers=CIMultiDict(request.headers),
+                body=body,
+                status=status,
+                wamid=wamid,
+            )
+        )
+        return web.Response(
+            status=status, body=payload, headers=headers, content_type="application/json"
+        )
 
-    def _answer(self, request: web.Request, body: Any
-                ) -> tuple[int, bytes, dict[str, str], str | None]:
+    def _answer(
+        self, request: web.Request, body: Any
+    ) -> tuple[int, bytes, dict[str, str], str | None]:
         """Status, body, headers and wamid for one request (checks first, then the plan)."""
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
-            error = graph_error(190, "Invalid OAuth access token - Cannot parse access token",
-                                "The access token could not be decrypted")
+            error = graph_error(
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+                "The access token could not be decrypted",
+            )
             return 401, _json(error), {}, None
         number = request.match_info["phone_number_id"]
         if self.phone_number_id is not None and number != self.phone_number_id:
@@ -192,11 +216,18 @@ class FakeGraph:
         self._accepted += 1
         wamid = f"wamid.FAKE_{self._accepted}"
         to = str(body.get("to", ""))
-        return 200, _json({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to.removeprefix("+")}],
-            "messages": [{"id": wamid}],
-        }), {}, wamid
+        return (
+            200,
+            _json(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": to, "wa_id": to.removeprefix("+")}],
+                    "messages": [{"id": wamid}],
+                }
+            ),
+            {},
+            wamid,
+        )
 
 
 def _problem(body: Any) -> str | None:

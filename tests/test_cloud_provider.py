@@ -45,8 +45,9 @@ async def server(graph: FakeGraph, aiohttp_server: MakeServer) -> TestServer:
 
 @pytest.fixture
 async def provider(server: TestServer) -> AsyncIterator[CloudProvider]:
-    cloud = CloudProvider(base_url=str(server.make_url("/v21.0")),
-                          phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
+    cloud = CloudProvider(
+        base_url=str(server.make_url("/v21.0")), phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN
+    )
     yield cloud
     await cloud.close()
 
@@ -62,9 +63,12 @@ async def test_text_send_body(provider: CloudProvider, graph: FakeGraph) -> None
     assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
     assert request.version == "v21.0"
     assert request.body == {
-        "messaging_product": "whatsapp", "recipient_type": "individual",
-        "to": "+447700900123", "biz_opaque_callback_data": "outbox:7",
-        "type": "text", "text": {"preview_url": False, "body": "Hi Dana, your table is confirmed."},
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "+447700900123",
+        "biz_opaque_callback_data": "outbox:7",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Hi Dana, your table is confirmed."},
     }
     assert graph.sent_texts() == ["Hi Dana, your table is confirmed."]
 
@@ -92,8 +96,13 @@ async def test_authorization_header(provider: CloudProvider, graph: FakeGraph) -
 
 async def test_reply_buttons(provider: CloudProvider, graph: FakeGraph) -> None:
     """Up to 3 choices go as reply buttons, titles cut to 20 characters, header and footer."""
-    send = message(text="Keep your booking?", kind="buttons", choices=choices(3),
-                   header="Booking", footer="Reply within 24h")
+    send = message(
+        text="Keep your booking?",
+        kind="buttons",
+        choices=choices(3),
+        header="Booking",
+        footer="Reply within 24h",
+    )
     assert (await provider.send(send)).ok
     body = graph.requests[0].body
     assert body["type"] == "interactive"
@@ -141,18 +150,22 @@ async def test_success_without_message_id(provider: CloudProvider, graph: FakeGr
 # -- refusals over HTTP --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "code", "retryable"), [
-    (400, 130429, True),   # throughput
-    (400, 131056, True),   # pair rate
-    (400, 131000, True),   # generic, transient
-    (400, 131026, False),  # undeliverable
-    (400, 131047, False),  # 24-hour window closed
-    (400, 131009, False),  # unknown to the tables: a bug, don't retry
-    (500, 1, True),        # 5xx
-    (503, 2, True),
-])
-async def test_graph_errors_classified(provider: CloudProvider, graph: FakeGraph, status: int,
-                                       code: int, retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "retryable"),
+    [
+        (400, 130429, True),  # throughput
+        (400, 131056, True),  # pair rate
+        (400, 131000, True),  # generic, transient
+        (400, 131026, False),  # undeliverable
+        (400, 131047, False),  # 24-hour window closed
+        (400, 131009, False),  # unknown to the tables: a bug, don't retry
+        (500, 1, True),  # 5xx
+        (503, 2, True),
+    ],
+)
+async def test_graph_errors_classified(
+    provider: CloudProvider, graph: FakeGraph, status: int, code: int, retryable: bool
+) -> None:
     """A Graph error is retryable or permanent by its code and status, with the code kept."""
     graph.fail_next(status=status, code=code, details="why it failed")
     result = await provider.send(message())
@@ -164,8 +177,9 @@ async def test_graph_errors_classified(provider: CloudProvider, graph: FakeGraph
     assert "why it failed" in result.error_detail
 
 
-async def test_429_without_graph_body_is_retryable(provider: CloudProvider, graph: FakeGraph
-                                                   ) -> None:
+async def test_429_without_graph_body_is_retryable(
+    provider: CloudProvider, graph: FakeGraph
+) -> None:
     """A bare HTTP 429 (e.g. from a proxy) is retryable on its status alone."""
     graph.fail_next(status=429, raw=b"Too Many Requests")
     result = await provider.send(message())
@@ -189,8 +203,11 @@ async def test_unknown_400_is_permanent(provider: CloudProvider, graph: FakeGrap
 
 async def test_wrong_token_is_permanent(server: TestServer, graph: FakeGraph) -> None:
     """A token the server rejects (401, code 190) is permanent, not retried."""
-    cloud = CloudProvider(base_url=str(server.make_url("/v21.0")),
-                          phone_number_id=PHONE_NUMBER_ID, access_token="wrong")
+    cloud = CloudProvider(
+        base_url=str(server.make_url("/v21.0")),
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token="wrong",
+    )
     try:
         result = await cloud.send(message())
     finally:
@@ -217,8 +234,9 @@ async def test_retry_after_honoured(provider: CloudProvider, graph: FakeGraph) -
     assert (await provider.send(message())).retry_after == 16.0
 
 
-async def test_retry_after_ignored_when_permanent(provider: CloudProvider, graph: FakeGraph
-                                                  ) -> None:
+async def test_retry_after_ignored_when_permanent(
+    provider: CloudProvider, graph: FakeGraph
+) -> None:
     """A permanent refusal carries no retry_after, even with the header."""
     graph.fail_next(status=400, code=131047, retry_after=30)
     result = await provider.send(message())
@@ -227,8 +245,11 @@ async def test_retry_after_ignored_when_permanent(provider: CloudProvider, graph
 
 async def test_connection_refused_is_retryable(unused_tcp_port: int) -> None:
     """A connection refused (nothing listens) is retryable, with a network detail."""
-    cloud = CloudProvider(base_url=f"http://127.0.0.1:{unused_tcp_port}/v21.0",
-                          phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
+    cloud = CloudProvider(
+        base_url=f"http://127.0.0.1:{unused_tcp_port}/v21.0",
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token=TOKEN,
+    )
     try:
         result = await cloud.send(message())
     finally:
@@ -255,8 +276,9 @@ async def test_close_closes_session(provider: CloudProvider) -> None:
 
 async def test_close_before_any_send() -> None:
     """Closing a provider that never sent anything is a no-op."""
-    cloud = CloudProvider(base_url="http://127.0.0.1:9/v21.0", phone_number_id=PHONE_NUMBER_ID,
-                          access_token=TOKEN)
+    cloud = CloudProvider(
+        base_url="http://127.0.0.1:9/v21.0", phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN
+    )
     await cloud.close()
     assert cloud._session is None
 
@@ -266,8 +288,9 @@ async def test_close_before_any_send() -> None:
 
 async def test_fake_refuses_other_phone_number_id(server: TestServer, graph: FakeGraph) -> None:
     """The fake refuses a phone number id other than its own (400, code 100)."""
-    cloud = CloudProvider(base_url=str(server.make_url("/v21.0")), phone_number_id="999",
-                          access_token=TOKEN)
+    cloud = CloudProvider(
+        base_url=str(server.make_url("/v21.0")), phone_number_id="999", access_token=TOKEN
+    )
     try:
         result = await cloud.send(message())
     finally:
@@ -289,32 +312,63 @@ async def test_fake_reset(provider: CloudProvider, graph: FakeGraph) -> None:
 # -- classify() ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "raw", "retry_after", "expected"), [
-    (429, b"", None, SendResult(ok=False, retryable=True, error_detail="HTTP 429")),
-    (500, b"oops", "3", SendResult(ok=False, retryable=True, error_detail="HTTP 500",
-                                   retry_after=3.0)),
-    (503, b"", "-5", SendResult(ok=False, retryable=True, error_detail="HTTP 503",
-                                retry_after=0.0)),
-    (503, b"", "soon", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
-    (503, b"", "inf", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
-    (503, b"", "nan", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
-    (400, b"", None, SendResult(ok=False, retryable=False, error_detail="HTTP 400")),
-    (404, b"[1, 2]", None, SendResult(ok=False, retryable=False, error_detail="HTTP 404")),
-    (400, b'{"error": "flat"}', None,
-     SendResult(ok=False, retryable=False, error_detail="HTTP 400")),
-])
-def test_classify_without_graph_code(status: int, raw: bytes, retry_after: str | None,
-                                     expected: SendResult) -> None:
+@pytest.mark.parametrize(
+    ("status", "raw", "retry_after", "expected"),
+    [
+        (429, b"", None, SendResult(ok=False, retryable=True, error_detail="HTTP 429")),
+        (
+            500,
+            b"oops",
+            "3",
+            SendResult(ok=False, retryable=True, error_detail="HTTP 500", retry_after=3.0),
+        ),
+        (
+            503,
+            b"",
+            "-5",
+            SendResult(ok=False, retryable=True, error_detail="HTTP 503", retry_after=0.0),
+        ),
+        (503, b"", "soon", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
+        (503, b"", "inf", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
+        (503, b"", "nan", SendResult(ok=False, retryable=True, error_detail="HTTP 503")),
+        (400, b"", None, SendResult(ok=False, retryable=False, error_detail="HTTP 400")),
+        (404, b"[1, 2]", None, SendResult(ok=False, retryable=False, error_detail="HTTP 404")),
+        (
+            400,
+            b'{"error": "flat"}',
+            None,
+            SendResult(ok=False, retryable=False, error_detail="HTTP 400"),
+        ),
+    ],
+)
+def test_classify_without_graph_code(
+    status: int, raw: bytes, retry_after: str | None, expected: SendResult
+) -> None:
     """Without a Graph code, the HTTP status decides; Retry-After is parsed defensively."""
     assert classify(status, raw, retry_after) == expected
 
 
-@pytest.mark.parametrize(("code", "retryable"), [
-    (4, True), (80007, True), (130429, True), (131000, True), (131016, True),
-    (131056, True), (131057, True),
-    (131026, False), (131047, False), (190, False), (100, False), (131009, False),
-    (131048, False), (131049, False), (131051, False), (132000, False),
-])
+@pytest.mark.parametrize(
+    ("code", "retryable"),
+    [
+        (4, True),
+        (80007, True),
+        (130429, True),
+        (131000, True),
+        (131016, True),
+        (131056, True),
+        (131057, True),
+        (131026, False),
+        (131047, False),
+        (190, False),
+        (100, False),
+        (131009, False),
+        (131048, False),
+        (131049, False),
+        (131051, False),
+        (132000, False),
+    ],
+)
 def test_classify_by_code(code: int, retryable: bool) -> None:
     """A 400 with a Graph code: the code tables decide, and the code is kept."""
     result = classify(400, error_bytes(code), "9")
@@ -332,18 +386,25 @@ def test_permanent_code_beats_status(status: int, code: int) -> None:
 
 def test_classify_detail_joins_message_and_details() -> None:
     """The detail is the Graph message followed by `error_data.details`."""
-    result = classify(400, error_bytes(131047, message="Re-engagement message",
-                                       details="More than 24 hours have passed."))
+    result = classify(
+        400,
+        error_bytes(
+            131047, message="Re-engagement message", details="More than 24 hours have passed."
+        ),
+    )
     assert result.error_detail == "(#131047) Re-engagement message More than 24 hours have passed."
 
 
-@pytest.mark.parametrize("error", [
-    {"code": 131056, "message": "(#131056) Pair rate", "error_data": "{\"blame\": 1}"},
-    {"code": 131056, "message": "(#131056) Pair rate", "error_data": None},
-    {"code": 131056, "message": "(#131056) Pair rate", "error_data": {"details": 5}},
-    {"code": "131056", "message": "(#131056) Pair rate"},
-    {"code": 131056, "message": "(#131056) Pair rate", "is_transient": True, "extra": [1]},
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"code": 131056, "message": "(#131056) Pair rate", "error_data": '{"blame": 1}'},
+        {"code": 131056, "message": "(#131056) Pair rate", "error_data": None},
+        {"code": 131056, "message": "(#131056) Pair rate", "error_data": {"details": 5}},
+        {"code": "131056", "message": "(#131056) Pair rate"},
+        {"code": 131056, "message": "(#131056) Pair rate", "is_transient": True, "extra": [1]},
+    ],
+)
 def test_classify_tolerates_odd_error_fields(error: dict[str, Any]) -> None:
     """An odd `error_data` (a string, null) or a string code does not lose the code."""
     result = classify(400, json.dumps({"error": error}).encode())
@@ -360,14 +421,17 @@ def test_classify_ignores_boolean_code() -> None:
 # -- graph_body() --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("to", "expected"), [
-    ("447700900123", "+447700900123"),
-    ("+447700900123", "+447700900123"),
-    (" 966509491382 ", "+966509491382"),
-    ("US.1349000000000000001", "US.1349000000000000001"),
-    ("٩٦٦٥٠٩", "٩٦٦٥٠٩"),  # Arabic-Indic digits are not an E.164 number
-    ("²", "²"),
-])
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [
+        ("447700900123", "+447700900123"),
+        ("+447700900123", "+447700900123"),
+        (" 966509491382 ", "+966509491382"),
+        ("US.1349000000000000001", "US.1349000000000000001"),
+        ("٩٦٦٥٠٩", "٩٦٦٥٠٩"),  # Arabic-Indic digits are not an E.164 number
+        ("²", "²"),
+    ],
+)
 def test_recipient(to: str, expected: str) -> None:
     """ASCII-digit numbers get a plus; BSUIDs and anything else go as they are."""
     assert recipient(to) == expected
@@ -386,15 +450,19 @@ def test_choices_without_choices_is_text(kind: str) -> None:
     assert (body["type"], body["text"]["body"]) == ("text", "Hi Dana")
 
 
-@pytest.mark.parametrize(("kind", "n", "wire_type", "body_limit"), [
-    ("buttons", 1, "button", 1024),
-    ("buttons", 3, "button", 1024),
-    ("buttons", 4, "list", 4096),  # more than 3 cannot be buttons: a list, nothing dropped
-    ("list", 2, "list", 4096),
-    ("list", 10, "list", 4096),
-])
-def test_interactive_type_and_body_limit(kind: str, n: int, wire_type: str,
-                                         body_limit: int) -> None:
+@pytest.mark.parametrize(
+    ("kind", "n", "wire_type", "body_limit"),
+    [
+        ("buttons", 1, "button", 1024),
+        ("buttons", 3, "button", 1024),
+        ("buttons", 4, "list", 4096),  # more than 3 cannot be buttons: a list, nothing dropped
+        ("list", 2, "list", 4096),
+        ("list", 10, "list", 4096),
+    ],
+)
+def test_interactive_type_and_body_limit(
+    kind: str, n: int, wire_type: str, body_limit: int
+) -> None:
     """Buttons (<= 3) cut the body to 1024, lists to 4096; every choice is kept."""
     send = message(text="y" * 5000, kind=kind, choices=choices(n))
     interactive = graph_body(send)["interactive"]
@@ -409,9 +477,13 @@ def test_interactive_type_and_body_limit(kind: str, n: int, wire_type: str,
 
 def test_list_limits() -> None:
     """A list keeps at most 10 rows and cuts button, header, footer and descriptions."""
-    send = message(kind="list", choices=tuple(
-        Choice(f"r{i}", "t" * 30, "d" * 100) for i in range(12)
-    ), header="h" * 70, footer="f" * 70, list_button="b" * 30)
+    send = message(
+        kind="list",
+        choices=tuple(Choice(f"r{i}", "t" * 30, "d" * 100) for i in range(12)),
+        header="h" * 70,
+        footer="f" * 70,
+        list_button="b" * 30,
+    )
     interactive = graph_body(send)["interactive"]
     rows = interactive["action"]["sections"][0]["rows"]
     assert len(rows) == 10

@@ -33,8 +33,14 @@ class _Success(msgspec.Struct):
 class CloudProvider:
     name = "cloud"
 
-    def __init__(self, *, base_url: str, phone_number_id: str, access_token: str,
-                 timeout_seconds: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        phone_number_id: str,
+        access_token: str,
+        timeout_seconds: float = 15.0,
+    ) -> None:
         self._url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
@@ -77,8 +83,9 @@ def classify(status: int, raw: bytes, retry_after: str | None = None) -> SendRes
     if code in PERMANENT_CODES:
         return SendResult(ok=False, retryable=False, error_code=code, error_detail=detail)
     if status == 429 or status >= 500 or code in RETRYABLE_CODES:
-        return SendResult(ok=False, retryable=True, error_code=code, error_detail=detail,
-                          retry_after=after)
+        return SendResult(
+            ok=False, retryable=True, error_code=code, error_detail=detail, retry_after=after
+        )
     return SendResult(ok=False, retryable=False, error_code=code, error_detail=detail)
 
 

@@ -17,8 +17,14 @@ class ConsoleProvider:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         self.sent.append(message)
-        log.info("would_send", to=message.to, kind=message.kind, text=message.text,
-                 conversation_id=message.conversation_id, outbox_id=message.outbox_id)
+        log.info(
+            "would_send",
+            to=message.to,
+            kind=message.kind,
+            text=message.text,
+            conversation_id=message.conversation_id,
+            outbox_id=message.outbox_id,
+        )
         return SendResult(ok=True, provider_message_id=f"console.{message.outbox_id}")
 
     async def close(self) -> None:

@@ -42,10 +42,12 @@ def graph_body(message: OutboundMessage) -> dict[str, Any]:
         interactive["footer"] = {"text": message.footer[:60]}
     if buttons:
         interactive["type"] = "button"
-        interactive["action"] = {"buttons": [
-            {"type": "reply", "reply": {"id": c.id, "title": c.title[:20]}}
-            for c in message.choices
-        ]}
+        interactive["action"] = {
+            "buttons": [
+                {"type": "reply", "reply": {"id": c.id, "title": c.title[:20]}}
+                for c in message.choices
+            ]
+        }
     else:
         interactive["type"] = "list"
         rows = []
@@ -54,8 +56,10 @@ def graph_body(message: OutboundMessage) -> dict[str, Any]:
             if c.description:
                 row["description"] = c.description[:72]
             rows.append(row)
-        interactive["action"] = {"button": message.list_button[:20],
-                                 "sections": [{"title": "Options", "rows": rows}]}
+        interactive["action"] = {
+            "button": message.list_button[:20],
+            "sections": [{"title": "Options", "rows": rows}],
+        }
     body["type"] = "interactive"
     body["interactive"] = interactive
     return body
