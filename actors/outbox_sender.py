@@ -17,6 +17,7 @@ import structlog
 from actors.clock import Clock
 from actors.outbound import OutboundProvider, SendResult, decode_outbound
 from storage import outbox as outbox_store
+from storage.outbox import DueSend
 from storage.reader import Reader
 from storage.timefmt import iso
 from storage.writer import Writer
@@ -119,12 +120,12 @@ class OutboxSender:
         for row in rows:
             if free <= 0:
                 break
-            if row["id"] in self._sending or row["recipient"] in self._recipients:
+            if row.id in self._sending or row.recipient in self._recipients:
                 continue
             free -= 1
-            self._recipients.add(row["recipient"])
+            self._recipients.add(row.recipient)
             task = asyncio.get_running_loop().create_task(self._send(row))
-            self._sending[row["id"]] = task
+            self._sending[row.id] = task
         upcoming = await outbox_store.next_attempt(self._reader)
         self._schedule(
             None
@@ -132,14 +133,10 @@ class OutboxSender:
             else datetime.fromtimestamp(upcoming, UTC)
         )
 
-    async def _send(self, row: dict[str, object]) -> None:
-        outbox_id = int(row["id"])  # type: ignore[call-overload]
-        attempts = int(row["attempts"])  # type: ignore[call-overload]
+    async def _send(self, row: DueSend) -> None:
+        outbox_id = row.id
         try:
-            message = msgspec.structs.replace(
-                decode_outbound(row["body"]),
-                outbox_id=outbox_id,  # type: ignore[arg-type]
-            )
+            message = msgspec.structs.replace(decode_outbound(row.body), outbox_id=outbox_id)
             try:
                 result = await self._provider.send(message)
             except asyncio.CancelledError:
@@ -147,10 +144,10 @@ class OutboxSender:
             except Exception as exc:  # a provider bug must not lose the message
                 log.exception("provider_send_raised", outbox_id=outbox_id)
                 result = SendResult(ok=False, retryable=True, error_detail=repr(exc))
-            await self._record(outbox_id, attempts, result)
+            await self._record(outbox_id, row.attempts, result)
         finally:
             self._sending.pop(outbox_id, None)
-            self._recipients.discard(str(row["recipient"]))
+            self._recipients.discard(row.recipient)
             self.wake()
 
     async def _record(self, outbox_id: int, attempts: int, result: SendResult) -> None:

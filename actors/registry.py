@@ -66,10 +66,6 @@ class Registry:
     def ask(self, conversation_id: str, message: Message) -> asyncio.Future[Any]:
         return self._get(conversation_id).ask(message)
 
-    def state_of(self, conversation_id: str) -> Any:
-        actor = self._actors.get(conversation_id)
-        return None if actor is None else actor.state
-
     def _on_busy(self, actor: Actor[Any], busy: bool) -> None:
         if busy:
             self._busy += 1

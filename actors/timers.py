@@ -66,10 +66,6 @@ class TimerService:
         if self._running and (self._armed_for is None or ts < self._armed_for):
             self._arm()
 
-    def deadline(self, key: Hashable) -> datetime | None:
-        ts = self._current.get(key)
-        return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
     def earliest(self) -> datetime | None:
         """The earliest live deadline, dropping stale heap entries on the way."""
         heap = self._heap

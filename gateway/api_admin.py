@@ -11,6 +11,7 @@ from gateway.context import gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
 from gateway.metrics import render_metrics
+from storage import inbox
 from storage.timefmt import iso
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600
@@ -53,6 +54,7 @@ async def healthz(request: web.Request) -> web.Response:
         "actors": len(runtime.registry),
         "pending_timers": len(runtime.timers),
         "writer_backlog": runtime.writer.backlog,
+        "inbox": await inbox.counts(runtime.reader),
         "outbox_in_flight": runtime.sender.in_flight,
         "provider": runtime.provider.name,
         "warnings": gw.warnings,

@@ -105,7 +105,3 @@ async def search(
 async def get(reader: Reader, conversation_id: str) -> dict[str, Any] | None:
     row = await reader.one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
     return None if row is None else dict(row)
-
-
-async def count(reader: Reader) -> int:
-    return int(await reader.scalar("SELECT count(*) FROM conversations"))

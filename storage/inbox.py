@@ -67,10 +67,6 @@ def mark_failed(conn: sqlite3.Connection, inbox_id: int, error: str) -> None:
     )
 
 
-def mark_processed(conn: sqlite3.Connection, inbox_id: int, at: str) -> None:
-    conn.execute("UPDATE inbox SET processed_at = ? WHERE id = ?", (at, inbox_id))
-
-
 async def unprocessed(reader: Reader, max_attempts: int) -> list[dict[str, Any]]:
     """Events stored but not processed (the process stopped first), oldest first."""
     rows = await reader.all(

@@ -27,13 +27,3 @@ async def for_conversation(
         (conversation_id, limit, offset),
     )
     return [dict(r) for r in rows]
-
-
-async def unattached(reader: Reader, limit: int = 100) -> list[dict[str, Any]]:
-    """Journal entries that belong to no conversation (ignored webhook parts), newest first."""
-    rows = await reader.all(
-        "SELECT at, step_type, status, detail FROM journal WHERE conversation_id IS NULL"
-        " ORDER BY id DESC LIMIT ?",
-        (limit,),
-    )
-    return [dict(r) for r in rows]

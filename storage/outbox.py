@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+
+import msgspec
 
 from storage import messages
 from storage.reader import Reader
@@ -80,14 +81,21 @@ def mark_failed(
     )
 
 
-async def due(reader: Reader, now_ts: float, limit: int) -> list[dict[str, Any]]:
+class DueSend(msgspec.Struct, frozen=True):
+    id: int
+    recipient: str
+    body: bytes
+    attempts: int
+
+
+async def due(reader: Reader, now_ts: float, limit: int) -> list[DueSend]:
     """Pending sends whose time has come, oldest first."""
     rows = await reader.all(
-        "SELECT id, conversation_id, recipient, body, attempts FROM outbox"
+        "SELECT id, recipient, body, attempts FROM outbox"
         " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
         (now_ts, limit),
     )
-    return [dict(r) for r in rows]
+    return [DueSend(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
 
 
 async def next_attempt(reader: Reader) -> float | None:
