@@ -267,7 +267,10 @@ def _message_item(business: str, raw: msgspec.Raw, contacts: list[Contact]) -> I
     except (msgspec.ValidationError, ValueError, OverflowError) as exc:
         return _ignored("bad_message", bytes(raw), "webhook", "invalid_message", str(exc))
     contact = _contact_of(msg, contacts)
-    customer = msg.from_user_id or (contact.user_id if contact else None) or msg.sender
+    # Keyed on the phone where there is one: WATI events, Business-app echoes and statuses
+    # carry the phone, so all of a customer's traffic meets in one conversation. Users who
+    # hide their number (no `from`) are keyed on their business-scoped user id.
+    customer = msg.sender or msg.from_user_id or (contact.user_id if contact else None)
     if not customer:
         return _ignored(
             "no_sender", bytes(raw), "webhook", "invalid_message", "no from/from_user_id"
@@ -340,7 +343,7 @@ def _echo_item(business: str, raw: msgspec.Raw) -> IntakeItem:
         sent_at = parse_timestamp(msg.timestamp)
     except (msgspec.ValidationError, ValueError, OverflowError) as exc:
         return _ignored("bad_echo", bytes(raw), "webhook", "invalid_echo", str(exc))
-    customer = msg.to_user_id or msg.to
+    customer = msg.to or msg.to_user_id
     if not customer:
         return _ignored("echo_no_to", bytes(raw), "webhook", "invalid_echo", "no to/to_user_id")
     text, _, _ = _content(msg)

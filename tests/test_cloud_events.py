@@ -262,7 +262,7 @@ def test_text_full_envelope_3_1() -> None:
             "cloud",
             event=CustomerMessage(
                 who=Identity(
-                    business_id=BUSINESS, customer_id=BSUID, phone=PHONE, name="Dana Levi"
+                    business_id=BUSINESS, customer_id=PHONE, phone=PHONE, name="Dana Levi"
                 ),
                 provider="cloud",
                 provider_message_id=TEXT_3_1["id"],
@@ -469,13 +469,13 @@ def test_system_message_without_contacts() -> None:
         pytest.param(
             [DANA_BSUID],
             {"from": PHONE, "from_user_id": BSUID},
-            Identity(BUSINESS, BSUID, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
             id="from-and-from_user_id",
         ),
         pytest.param(
             [DANA_BSUID],
             {"from": PHONE},
-            Identity(BUSINESS, BSUID, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
             id="user_id-from-contact",
         ),
         pytest.param(
@@ -496,7 +496,7 @@ def test_system_message_without_contacts() -> None:
         pytest.param(
             [{"profile": {"name": "Eli"}, "wa_id": "447700900555", "user_id": "GB.5"}, DANA_BSUID],
             {"from": PHONE},
-            Identity(BUSINESS, BSUID, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
             id="matching-contact-of-several",
         ),
         pytest.param(
@@ -510,10 +510,11 @@ def test_system_message_without_contacts() -> None:
         ),
     ],
 )
-def test_customer_is_keyed_on_the_bsuid(
+def test_customer_is_keyed_on_the_phone_else_the_bsuid(
     contacts: list[dict[str, Any]], sender: dict[str, Any], who: Identity
 ) -> None:
-    """The customer id is the BSUID where known (else `from`); the phone is always `from`."""
+    """The customer id is `from` where present (so WATI, echoes and statuses meet it), else
+    the BSUID; the phone is always `from`."""
     msg = {
         **sender,
         "id": "wamid.IN_B",
@@ -1122,11 +1123,11 @@ def test_business_app_echo_conversation_is_the_customers() -> None:
     ids=["image-caption", "to_user_id"],
 )
 def test_business_app_echo_variants(echo: dict[str, Any], kind: str, text: str) -> None:
-    """An echo's text follows its type; with to_user_id the customer is the BSUID."""
+    """An echo's text follows its type; the customer is `to` even with a to_user_id."""
     [item] = echoes(echo)
     assert isinstance(item.event, AgentMessage)
     assert (item.event.kind, item.event.text) == (kind, text)
-    expected = echo.get("to_user_id", PHONE)
+    expected = PHONE
     assert item.event.who == Identity(business_id=BUSINESS, customer_id=expected, phone=PHONE)
 
 
