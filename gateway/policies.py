@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
 from actors.flow_loader import load_flows
 from actors.flow_model import FlowSet
 from actors.policy import Policy
@@ -26,14 +28,7 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
         flows=flows,
     )
     per_number = {
-        number: Policy(
-            pause=settings.pause,
-            sessions=settings.sessions,
-            assignment=settings.assignment,
-            bot=settings.bot,
-            timeouts=overrides.timeouts,
-            flows=flows,
-        )
+        number: msgspec.structs.replace(default, timeouts=overrides.timeouts)
         for number, overrides in settings.numbers.items()
         if overrides.timeouts is not None
     }

@@ -9,36 +9,33 @@ from typing import Any
 import pytest
 
 from gateway.providers.cloud import CloudProvider
-from gateway.settings import OutboxSettings, WhatsAppSettings
+from gateway.settings import OutboxSettings, Settings, WhatsAppSettings
 from tests.conftest import MakeSim
 from tests.fake_graph import FakeGraph
 from tests.sim import BUSINESS, Sim, cloud_envelope, settings_for
+from tests.sim import ENVIRON as BASE_ENVIRON
 
 PHONE = "447700900123"
 MENU = "How can we help you today?"
+
+
+ENVIRON = {"WHATSAPP_TOKEN": "tok", **BASE_ENVIRON}
+
+
+def cloud_settings(db_path: Any, graph_url: str, **sections: Any) -> Settings:
+    whatsapp = WhatsAppSettings(
+        provider="cloud", phone_number_id=BUSINESS, graph_api_base=graph_url
+    )
+    return settings_for(db_path, whatsapp=whatsapp, **sections)
 
 
 @pytest.fixture
 async def graph_sim(make_sim: MakeSim, aiohttp_server: Any, db_path: Any) -> tuple[Sim, FakeGraph]:
     graph = FakeGraph(access_token="tok", phone_number_id=BUSINESS)
     server = await aiohttp_server(graph.app)
-    settings = settings_for(
-        db_path,
-        whatsapp=WhatsAppSettings(
-            provider="cloud",
-            phone_number_id=BUSINESS,
-            graph_api_base=str(server.make_url("/v21.0")),
-        ),
-        outbox=OutboxSettings(max_attempts=4, retry_base_seconds=1.0),
-    )
-    sim = await make_sim(
-        settings,
-        environ={
-            "WHATSAPP_TOKEN": "tok",
-            "GATEWAY_ADMIN_TOKEN": "test-admin-token",
-            "WHATSAPP_APP_SECRET": "test-app-secret",
-        },
-    )
+    outbox = OutboxSettings(max_attempts=4, retry_base_seconds=1.0)
+    url = str(server.make_url("/v21.0"))
+    sim = await make_sim(cloud_settings(db_path, url, outbox=outbox), environ=ENVIRON)
     assert isinstance(sim.runtime.provider, CloudProvider)
     return sim, graph
 
@@ -178,25 +175,13 @@ async def test_failure_while_down_is_sent_after_restart(
     """A send still pending when the gateway stops is sent after it starts again."""
     graph = FakeGraph(access_token="tok")
     server = await aiohttp_server(graph.app)
-    settings = settings_for(
-        db_path,
-        whatsapp=WhatsAppSettings(
-            provider="cloud",
-            phone_number_id=BUSINESS,
-            graph_api_base=str(server.make_url("/v21.0")),
-        ),
-    )
-    environ = {
-        "WHATSAPP_TOKEN": "tok",
-        "GATEWAY_ADMIN_TOKEN": "test-admin-token",
-        "WHATSAPP_APP_SECRET": "test-app-secret",
-    }
-    first = await make_sim(settings, environ=environ)
+    settings = cloud_settings(db_path, str(server.make_url("/v21.0")))
+    first = await make_sim(settings, environ=ENVIRON)
     graph.fail_next(status=503)
     await first.customer_says(PHONE, "hi")
     await first.client.close()
     assert graph.sent_texts() == []
     first.frozen.tick(timedelta(seconds=5))
-    second = await make_sim(settings, environ=environ)
+    second = await make_sim(settings, environ=ENVIRON)
     await second.settle()
     assert graph.sent_texts() == [MENU]
