@@ -26,6 +26,7 @@ from actors.state import ConversationState, decode_state, new_conversation
 from actors.step import next_wakeup, step
 from storage import conversations as conversation_store
 from storage import inbox as inbox_store
+from storage.outbox import DueSend
 from storage.writer import Writer
 
 log = structlog.get_logger("conversation")
@@ -40,7 +41,7 @@ class ActorContext:
     loader: SnapshotLoader
     policy_for: Callable[[str], Policy]
     schedule: Callable[[str, datetime | None], None]
-    outbox_wake: Callable[[], None]
+    outbox_submit: Callable[[list[DueSend]], None]
     events: EventBus
 
 
@@ -82,11 +83,11 @@ class ConversationActor(Actor[Message]):
             return reply
         wakeup = next_wakeup(new)
         commit = build_commit(old, new, effects, now, wakeup, inbox_id)
-        await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
+        sends = await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
         self.state = new
         ctx.schedule(self.name, wakeup)
-        if commit.outbox:
-            ctx.outbox_wake()
+        if sends:
+            ctx.outbox_submit(sends)
         for effect in effects:
             if isinstance(effect, Notify):
                 ctx.events.publish(effect.type, effect.data)

@@ -1,12 +1,16 @@
 """Drains the outbox: sends what was committed, retries with backoff, records the outcome.
 
-One send in flight per recipient (WhatsApp does not keep the order of concurrent sends),
-at most `concurrency` in all. Its next retry is a deadline in the shared timer heap.
+Sends committed by a step are handed over in memory (no read back from the database); the
+database is scanned only at start-up and when a retry falls due. One send in flight per
+recipient, in commit order (WhatsApp does not keep the order of concurrent sends); a
+recipient whose send waits for a retry holds its later messages back. At most
+`concurrency` sends in flight in all. Retry times are one deadline in the shared heap.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -49,33 +53,55 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._retry_base = retry_base
         self._retry_max = retry_max
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._queues: dict[str, deque[DueSend]] = {}  # per recipient, commit order
+        self._ready: deque[str] = deque()  # recipients with mail and nothing in flight
+        self._busy: set[str] = set()  # a send in flight, or one waiting for its retry
+        self._known: set[int] = set()  # queued, in flight, or waiting for a retry
+        self._retry_wait: set[int] = set()
+        self._due_retries: deque[DueSend] = deque()
         self._sending: dict[int, asyncio.Task[None]] = {}
-        self._recipients: set[str] = set()
-        self._draining = False
-        self._dirty = True
+        self._scan: asyncio.Task[None] | None = None
+        self._rescan = False
         self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopped = False
         self.sent = 0
         self.failed = 0
         self.retried = 0
 
     @property
     def idle(self) -> bool:
-        return not self._sending and not self._draining and not self._wakeup.is_set()
+        return not (self._sending or self._ready or self._due_retries or self._scan)
 
     @property
     def in_flight(self) -> int:
         return len(self._sending)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sender")
+        """Pick up whatever is pending in the database (left from before a restart)."""
         self.wake()
 
+    def submit(self, sends: list[DueSend]) -> None:
+        """Sends just committed by a step, in their commit order."""
+        for send in sends:
+            if send.id in self._known:
+                continue
+            self._known.add(send.id)
+            queue = self._queues.setdefault(send.recipient, deque())
+            queue.append(send)
+            if len(queue) == 1 and send.recipient not in self._busy:
+                self._ready.append(send.recipient)
+        self._pump()
+
     def wake(self) -> None:
-        self._dirty = True
+        """A retry is due (or the process started): scan the database for due sends."""
+        if self._stopped:
+            return
+        if self._scan is not None:
+            self._rescan = True
+            return
         self._idle.clear()
-        self._wakeup.set()
+        self._scan = asyncio.get_running_loop().create_task(self._scan_due(), name="outbox-scan")
 
     async def wait_idle(self) -> None:
         while not self.idle:
@@ -83,90 +109,106 @@ class OutboxSender:
             await self._idle.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self._sending:
-            await asyncio.gather(*self._sending.values(), return_exceptions=True)
-        self._set_idle_if_idle()
+        self._stopped = True
+        tasks = [*self._sending.values(), *([self._scan] if self._scan else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            self._draining = True
-            try:
-                while self._dirty:
-                    self._dirty = False
-                    await self._drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox_drain_failed")
-            finally:
-                self._draining = False
-                self._set_idle_if_idle()
+    async def _scan_due(self) -> None:
+        try:
+            while True:
+                self._rescan = False
+                now_ts = self._clock.now().timestamp()
+                rows = await outbox_store.due(self._reader, now_ts, limit=10_000)
+                fresh = []
+                for row in rows:
+                    if row.id in self._retry_wait:
+                        self._retry_wait.discard(row.id)
+                        self._due_retries.append(row)
+                    elif row.id not in self._known:
+                        fresh.append(row)
+                self.submit(fresh)
+                await self._schedule_next_retry(now_ts)
+                if not self._rescan:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox_scan_failed")
+        finally:
+            self._scan = None
+            self._pump()
 
-    async def _drain(self) -> None:
-        free = self._concurrency - len(self._sending)
-        if free <= 0:
-            return
-        now_ts = self._clock.now().timestamp()
-        rows = await outbox_store.due(self._reader, now_ts, limit=free * 4 + len(self._sending))
-        for row in rows:
-            if free <= 0:
+    async def _schedule_next_retry(self, now_ts: float) -> None:
+        upcoming = await outbox_store.next_attempt(self._reader, after=now_ts)
+        self._schedule(None if upcoming is None else datetime.fromtimestamp(upcoming, UTC))
+
+    def _pump(self) -> None:
+        """Start sends while there is room: due retries first, then recipients in turn."""
+        loop = asyncio.get_running_loop()
+        while len(self._sending) < self._concurrency and not self._stopped:
+            if self._due_retries:
+                send = self._due_retries.popleft()
+            elif self._ready:
+                recipient = self._ready.popleft()
+                queue = self._queues.get(recipient)
+                if not queue:
+                    continue
+                send = queue.popleft()
+                if not queue:
+                    del self._queues[recipient]
+                self._busy.add(recipient)
+            else:
                 break
-            if row.id in self._sending or row.recipient in self._recipients:
-                continue
-            free -= 1
-            self._recipients.add(row.recipient)
-            task = asyncio.get_running_loop().create_task(self._send(row))
-            self._sending[row.id] = task
-        upcoming = await outbox_store.next_attempt(self._reader)
-        self._schedule(
-            None
-            if upcoming is None or upcoming <= now_ts
-            else datetime.fromtimestamp(upcoming, UTC)
-        )
+            self._sending[send.id] = loop.create_task(self._send(send))
+        if self.idle:
+            self._idle.set()
 
     async def _send(self, row: DueSend) -> None:
-        outbox_id = row.id
+        retrying = False
         try:
-            message = msgspec.structs.replace(decode_outbound(row.body), outbox_id=outbox_id)
+            message = msgspec.structs.replace(decode_outbound(row.body), outbox_id=row.id)
             try:
                 result = await self._provider.send(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a provider bug must not lose the message
-                log.exception("provider_send_raised", outbox_id=outbox_id)
+                log.exception("provider_send_raised", outbox_id=row.id)
                 result = SendResult(ok=False, retryable=True, error_detail=repr(exc))
-            await self._record(outbox_id, row.attempts, result)
+            retrying = await self._record(row, result)
         finally:
-            self._sending.pop(outbox_id, None)
-            self._recipients.discard(row.recipient)
-            self.wake()
+            self._sending.pop(row.id, None)
+            if retrying:
+                self._retry_wait.add(row.id)
+            else:
+                self._known.discard(row.id)
+                self._release(row.recipient)
+            self._pump()
 
-    async def _record(self, outbox_id: int, attempts: int, result: SendResult) -> None:
+    def _release(self, recipient: str) -> None:
+        self._busy.discard(recipient)
+        if recipient in self._queues:
+            self._ready.append(recipient)
+
+    async def _record(self, row: DueSend, result: SendResult) -> bool:
+        """Write the outcome; True when the send will be retried."""
         now = self._clock.now()
         at = iso(now)
         if result.ok:
             self.sent += 1
-            pid = result.provider_message_id or f"unknown.{outbox_id}"
+            pid = result.provider_message_id or f"unknown.{row.id}"
             await self._writer.submit(
-                partial(outbox_store.mark_sent, outbox_id=outbox_id, provider_message_id=pid, at=at)
+                partial(outbox_store.mark_sent, send=row, provider_message_id=pid, at=at)
             )
-            return
+            return False
         detail = result.error_detail or "send failed"
-        if result.retryable and attempts + 1 < self._max_attempts:
+        if result.retryable and row.attempts + 1 < self._max_attempts:
             self.retried += 1
-            delay = min(self._retry_max, result.retry_after or self._retry_base * 4**attempts)
+            delay = min(self._retry_max, result.retry_after or self._retry_base * 4**row.attempts)
             log.warning(
                 "send_retry",
-                outbox_id=outbox_id,
+                outbox_id=row.id,
                 code=result.error_code,
                 detail=detail,
                 in_seconds=delay,
@@ -174,26 +216,20 @@ class OutboxSender:
             await self._writer.submit(
                 partial(
                     outbox_store.mark_retry,
-                    outbox_id=outbox_id,
+                    outbox_id=row.id,
                     next_attempt_at=now.timestamp() + delay,
                     code=result.error_code,
                     detail=detail,
                     at=at,
                 )
             )
-            return
+            await self._schedule_next_retry(now.timestamp())
+            return True
         self.failed += 1
-        log.warning("send_failed", outbox_id=outbox_id, code=result.error_code, detail=detail)
+        log.warning("send_failed", outbox_id=row.id, code=result.error_code, detail=detail)
         await self._writer.submit(
             partial(
-                outbox_store.mark_failed,
-                outbox_id=outbox_id,
-                code=result.error_code,
-                detail=detail,
-                at=at,
+                outbox_store.mark_failed, send=row, code=result.error_code, detail=detail, at=at
             )
         )
-
-    def _set_idle_if_idle(self) -> None:
-        if self.idle:
-            self._idle.set()
+        return False

@@ -103,7 +103,7 @@ class Runtime:
             loader=SnapshotLoader(self.reader),
             policy_for=self.policy_for,
             schedule=self.timers.schedule,
-            outbox_wake=lambda: self.sender.wake(),
+            outbox_submit=lambda sends: self.sender.submit(sends),
             events=self.events,
         )
         self.registry = Registry(ctx, self.config.mailbox_size)

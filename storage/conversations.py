@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from storage import journal, messages, outbox, pauses
+from storage.outbox import DueSend
 from storage.reader import Reader
 from storage.rows import ConversationRow, StepCommit
 
@@ -33,13 +34,13 @@ ON CONFLICT (id) DO UPDATE SET
 _COLUMNS = tuple(ConversationRow.__struct_fields__)
 
 
-def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[int]:
+def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[DueSend]:
     """Write snapshot, messages, outbox, journal and pause; mark the inbox row.
-    Returns the new outbox ids (for the sender)."""
+    Returns the new sends (handed to the sender in memory)."""
     row = commit.conversation
     conn.execute(_UPSERT, {name: getattr(row, name) for name in _COLUMNS})
     message_ids = messages.insert(conn, commit.messages)
-    outbox_ids = outbox.insert(conn, commit.outbox, message_ids)
+    sends = outbox.insert(conn, commit.outbox, message_ids)
     journal.insert(conn, commit.journal)
     if commit.pause is not None:
         pauses.upsert(conn, commit.pause, commit.now)
@@ -48,7 +49,7 @@ def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[int]:
             "UPDATE inbox SET processed_at = ?, error = NULL WHERE id = ?",
             (commit.now, commit.inbox_id),
         )
-    return outbox_ids
+    return sends
 
 
 async def load_snapshots(reader: Reader, ids: list[str]) -> dict[str, bytes]:

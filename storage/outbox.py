@@ -11,8 +11,20 @@ from storage.reader import Reader
 from storage.rows import OutboxRow
 
 
-def insert(conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[int]) -> list[int]:
-    ids = []
+class DueSend(msgspec.Struct, frozen=True):
+    """A send to make: its outbox row, and the message row it delivers."""
+
+    id: int
+    recipient: str
+    body: bytes
+    attempts: int = 0
+    message_id: int | None = None
+
+
+def insert(
+    conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[int]
+) -> list[DueSend]:
+    sends = []
     for r in rows:
         message_id = message_ids[r.message_index] if r.message_index >= 0 else None
         cursor = conn.execute(
@@ -29,19 +41,18 @@ def insert(conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[in
                 r.created_at,
             ),
         )
-        ids.append(int(cursor.lastrowid or 0))
-    return ids
+        sends.append(DueSend(int(cursor.lastrowid or 0), r.recipient, r.body, 0, message_id))
+    return sends
 
 
-def mark_sent(conn: sqlite3.Connection, outbox_id: int, provider_message_id: str, at: str) -> None:
+def mark_sent(conn: sqlite3.Connection, send: DueSend, provider_message_id: str, at: str) -> None:
     conn.execute(
         "UPDATE outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = ?,"
         " updated_at = ? WHERE id = ?",
-        (provider_message_id, at, outbox_id),
+        (provider_message_id, at, send.id),
     )
-    row = conn.execute("SELECT message_id FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
-    if row and row[0] is not None:
-        messages.set_provider_id(conn, row[0], provider_message_id, "sent", at)
+    if send.message_id is not None:
+        messages.set_provider_id(conn, send.message_id, provider_message_id, "sent", at)
 
 
 def mark_retry(
@@ -60,46 +71,38 @@ def mark_retry(
 
 
 def mark_failed(
-    conn: sqlite3.Connection, outbox_id: int, code: int | None, detail: str, at: str
+    conn: sqlite3.Connection, send: DueSend, code: int | None, detail: str, at: str
 ) -> None:
     conn.execute(
         "UPDATE outbox SET status = 'failed', attempts = attempts + 1, error_code = ?,"
         " error_detail = ?, updated_at = ? WHERE id = ?",
-        (code, detail, at, outbox_id),
+        (code, detail, at, send.id),
     )
-    row = conn.execute(
-        "SELECT message_id, conversation_id FROM outbox WHERE id = ?", (outbox_id,)
-    ).fetchone()
-    if row is None:
-        return
-    if row[0] is not None:
-        messages.set_failed(conn, row[0], code, detail, at)
+    if send.message_id is not None:
+        messages.set_failed(conn, send.message_id, code, detail, at)
     conn.execute(
         "INSERT INTO journal (conversation_id, at, step_type, status, detail)"
-        " VALUES (?, ?, 'delivery', 'send_failed', ?)",
-        (row[1], at, f"{code} {detail}" if code is not None else detail),
+        " SELECT conversation_id, ?, 'delivery', 'send_failed', ? FROM outbox WHERE id = ?",
+        (at, f"{code} {detail}" if code is not None else detail, send.id),
     )
-
-
-class DueSend(msgspec.Struct, frozen=True):
-    id: int
-    recipient: str
-    body: bytes
-    attempts: int
 
 
 async def due(reader: Reader, now_ts: float, limit: int) -> list[DueSend]:
     """Pending sends whose time has come, oldest first."""
     rows = await reader.all(
-        "SELECT id, recipient, body, attempts FROM outbox"
+        "SELECT id, recipient, body, attempts, message_id FROM outbox"
         " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
         (now_ts, limit),
     )
-    return [DueSend(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+    return [DueSend(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
 
-async def next_attempt(reader: Reader) -> float | None:
-    value = await reader.scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
+async def next_attempt(reader: Reader, after: float) -> float | None:
+    """The earliest retry time later than `after` (sends due sooner are being handled)."""
+    value = await reader.scalar(
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND next_attempt_at > ?",
+        (after,),
+    )
     return None if value is None else float(value)
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 def iso(when: datetime) -> str:
     """Fixed width (microseconds always present) so that text order is time order."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if when.utcoffset():
+        when = when.astimezone(UTC)
+    return when.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def iso_or_none(when: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 -- outbox, the journal (message journey), seed 000's conversation_pauses, and a small
 -- key-value table (the virtual clock).
 
+-- The id is derived from (business_id, customer_id), so it is their unique key too.
 CREATE TABLE conversations (
     id TEXT PRIMARY KEY,
     business_id TEXT NOT NULL,
@@ -25,8 +26,7 @@ CREATE TABLE conversations (
     snapshot BLOB NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (business_id, customer_id)
+    updated_at TEXT NOT NULL
 );
 CREATE INDEX conversations_wakeup ON conversations (next_wakeup_at)
     WHERE next_wakeup_at IS NOT NULL;
