@@ -5,21 +5,19 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import msgspec
+
 from storage import journal, messages, outbox, pauses
 from storage.outbox import DueSend
 from storage.reader import Reader
-from storage.rows import ConversationRow, StepCommit
+from storage.rows import StepCommit
 
 _UPSERT = """
 INSERT INTO conversations (
     id, business_id, customer_id, phone, customer_name, mode, status, paused_until,
     flow_id, node_id, last_inbound_at, last_activity_at, next_wakeup_at, archived_at,
     message_count, unread_count, snapshot, created_at, updated_at
-) VALUES (
-    :id, :business_id, :customer_id, :phone, :customer_name, :mode, :status, :paused_until,
-    :flow_id, :node_id, :last_inbound_at, :last_activity_at, :next_wakeup_at, :archived_at,
-    :message_count, :unread_count, :snapshot, :created_at, :updated_at
-)
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     phone = excluded.phone, customer_name = excluded.customer_name, mode = excluded.mode,
     status = excluded.status, paused_until = excluded.paused_until,
@@ -31,14 +29,12 @@ ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at
 """
 
-_COLUMNS = tuple(ConversationRow.__struct_fields__)
-
 
 def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[DueSend]:
     """Write snapshot, messages, outbox, journal and pause; mark the inbox row.
     Returns the new sends (handed to the sender in memory)."""
     row = commit.conversation
-    conn.execute(_UPSERT, {name: getattr(row, name) for name in _COLUMNS})
+    conn.execute(_UPSERT, msgspec.structs.astuple(row))
     message_ids = messages.insert(conn, commit.messages)
     sends = outbox.insert(conn, commit.outbox, message_ids)
     journal.insert(conn, commit.journal)

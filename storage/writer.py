@@ -54,8 +54,9 @@ def open_write_connection(path: str, synchronous: str) -> sqlite3.Connection:
 class Writer:
     """Submit a function of the write connection; get its result once it is committed.
 
-    Each submitted function runs inside a SAVEPOINT, so one failing write (a constraint, a
-    bug) fails only its own caller; the others in the batch still commit.
+    One failing write (a constraint, a bug) fails only its own caller; the others in the
+    batch still commit. A write must be safe to run twice in one transaction attempt (the
+    batch is replayed after a rollback), which plain SQL writes are.
     """
 
     def __init__(
@@ -154,9 +155,27 @@ class Writer:
                     op.future.set_exception(value)
 
     def _commit(self, batch: list[_Op]) -> list[tuple[bool, Any]]:
-        """Runs in the writer thread: one transaction, a savepoint per write."""
+        """Runs in the writer thread: the whole batch in one transaction. If a write fails,
+        the batch is rolled back and run again with a savepoint per write, so that only the
+        failing write fails (the common path pays for no savepoints)."""
         conn = self._conn
         assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes: list[tuple[bool, Any]] = [(True, op.fn(conn)) for op in batch]
+            conn.execute("COMMIT")
+            return outcomes
+        except Exception:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return self._commit_isolated(conn, batch)
+
+    @staticmethod
+    def _commit_isolated(conn: sqlite3.Connection, batch: list[_Op]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
