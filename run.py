@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from aiohttp import web
@@ -26,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, FlowError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
+    if settings.server.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            print("cannot start: [server] event_loop = \"uvloop\" needs uvloop installed "
+                  "(pip install uvloop)", file=sys.stderr)
+            return 2
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     web.run_app(

@@ -27,6 +27,7 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 4 * 1024 * 1024
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
 
 
 class StorageSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
