@@ -31,7 +31,6 @@ CREATE TABLE conversations (
 CREATE INDEX conversations_wakeup ON conversations (next_wakeup_at)
     WHERE next_wakeup_at IS NOT NULL;
 CREATE INDEX conversations_phone ON conversations (phone);
-CREATE INDEX conversations_activity ON conversations (last_activity_at);
 
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
