@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import uvloop
         except ImportError:
-            print("cannot start: [server] event_loop = \"uvloop\" needs uvloop installed "
-                  "(pip install uvloop)", file=sys.stderr)
+            print(
+                'cannot start: [server] event_loop = "uvloop" needs uvloop installed '
+                "(pip install uvloop)",
+                file=sys.stderr,
+            )
             return 2
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     host = args.host or settings.server.host

@@ -1,5 +1,9 @@
 """An actor: a bounded mailbox drained one message at a time by a task that runs only
-while there is mail. Callers hold a ref (`tell`/`ask`), never the actor itself."""
+while there is mail. Callers hold a ref (`tell`/`ask`), never the actor itself.
+
+An idle actor keeps no mailbox and no task (a conversation waiting for its deadline costs
+its state and little else): both are created with the first mail and dropped when drained.
+"""
 
 from __future__ import annotations
 
@@ -32,17 +36,29 @@ class Envelope(msgspec.Struct):
 class Actor(Generic[M]):
     """Subclasses implement `setup` (once, in the actor's task) and `handle` (per message)."""
 
+    __slots__ = (
+        "_mail",
+        "_on_busy",
+        "_ready",
+        "_stopped",
+        "_task",
+        "capacity",
+        "last_active",
+        "leftovers",
+        "name",
+    )
+
     def __init__(self, name: str, capacity: int, on_busy: Callable[[Actor[Any], bool], None]):
         self.name = name
         self.capacity = capacity
-        self._mail: deque[Envelope] = deque()
+        self._mail: deque[Envelope] | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = False
         self._stopped = False
         self._on_busy = on_busy
         self.last_active = 0.0
         # Mail still queued when `handle` failed: the registry hands it to a fresh actor.
-        self.leftovers: list[Envelope] = []
+        self.leftovers: list[Envelope] | None = None
 
     @property
     def busy(self) -> bool:
@@ -53,10 +69,10 @@ class Actor(Generic[M]):
         return self._stopped
 
     def __len__(self) -> int:
-        return len(self._mail)
+        return 0 if self._mail is None else len(self._mail)
 
     def has_room(self) -> bool:
-        return len(self._mail) < self.capacity
+        return len(self) < self.capacity
 
     def tell(self, message: M | Stop, *, inbox_id: int = 0, force: bool = False) -> None:
         """Queue `message`; MailboxFull when full (unless `force`: durable mail already
@@ -76,7 +92,9 @@ class Actor(Generic[M]):
     def _enqueue(self, envelope: Envelope, force: bool) -> None:
         if self._stopped:
             raise ActorStopped(self.name)
-        if not force and len(self._mail) >= self.capacity:
+        if self._mail is None:
+            self._mail = deque()
+        elif not force and len(self._mail) >= self.capacity:
             raise MailboxFull(self.name)
         self._mail.append(envelope)
         if self._task is None:
@@ -97,15 +115,16 @@ class Actor(Generic[M]):
             if not self._ready:
                 await self.setup()
                 self._ready = True
-            while self._mail:
-                envelope = self._mail.popleft()
+            mail = self._mail
+            while mail:
+                envelope = mail.popleft()
                 if isinstance(envelope.message, Stop):
                     self._stop_now(envelope)
                     return
                 try:
                     result = await self.handle(envelope.message, envelope.inbox_id)
                 except asyncio.CancelledError:
-                    self._mail.appendleft(envelope)
+                    mail.appendleft(envelope)
                     raise
                 except Exception as exc:
                     log.exception(
@@ -115,8 +134,8 @@ class Actor(Generic[M]):
                         envelope.reply.set_exception(exc)
                     await self.on_failure(envelope.message, envelope.inbox_id, exc)
                     self._stopped = True
-                    self.leftovers = list(self._mail)
-                    self._mail.clear()
+                    self.leftovers = list(mail)
+                    mail.clear()
                     return
                 if envelope.reply is not None and not envelope.reply.done():
                     envelope.reply.set_result(result)
@@ -127,6 +146,8 @@ class Actor(Generic[M]):
             log.exception("actor_setup_failed", actor=self.name)
             self._stop_now(None)
         finally:
+            if self._mail is not None and not self._mail:
+                self._mail = None
             self._task = None
             self.last_active = asyncio.get_running_loop().time()
             self._on_busy(self, False)

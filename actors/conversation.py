@@ -46,6 +46,8 @@ class ActorContext:
 
 
 class ConversationActor(Actor[Message]):
+    __slots__ = ("ctx", "state")
+
     def __init__(
         self,
         conversation_id: str,
@@ -56,7 +58,6 @@ class ConversationActor(Actor[Message]):
         super().__init__(conversation_id, capacity, on_busy)
         self.ctx = ctx
         self.state: ConversationState | None = None
-        self._log = log.bind(conversation_id=conversation_id)
 
     async def setup(self) -> None:
         blob = await self.ctx.loader.load(self.name)
@@ -91,17 +92,24 @@ class ConversationActor(Actor[Message]):
         for effect in effects:
             if isinstance(effect, Notify):
                 ctx.events.publish(effect.type, effect.data)
-        self._log.debug("step", message=type(message).__name__, effects=len(effects))
+        log.debug(
+            "step", conversation_id=self.name, message=type(message).__name__, effects=len(effects)
+        )
         return reply
 
     async def on_failure(self, message: Message, inbox_id: int, error: BaseException) -> None:
         """The step or its commit failed: the state stays as last committed; the inbox row
         keeps the error and is retried at the next start (a few times, not forever)."""
-        self._log.error("step_failed", message=type(message).__name__, error=repr(error))
+        log.error(
+            "step_failed",
+            conversation_id=self.name,
+            message=type(message).__name__,
+            error=repr(error),
+        )
         if inbox_id:
             try:
                 await self.ctx.writer.submit(
                     partial(inbox_store.mark_failed, inbox_id=inbox_id, error=repr(error)[:500])
                 )
             except Exception:
-                self._log.exception("inbox_mark_failed")
+                log.exception("inbox_mark_failed", conversation_id=self.name)

@@ -74,7 +74,7 @@ class Registry:
         self._busy -= 1
         if actor.stopped and self._actors.get(actor.name) is actor:
             del self._actors[actor.name]
-            leftovers, actor.leftovers = actor.leftovers, []
+            leftovers, actor.leftovers = actor.leftovers or [], None
             if leftovers and not self._closed:
                 fresh = self._get(actor.name)
                 for envelope in leftovers:

@@ -12,7 +12,7 @@ from actors.codec import msgpack_encoder
 WINDOW = timedelta(hours=24)
 
 
-class Pause(msgspec.Struct, frozen=True):
+class Pause(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """The bot keeps quiet until `until` (seed 000)."""
 
     until: datetime
@@ -25,7 +25,7 @@ class Pause(msgspec.Struct, frozen=True):
     by: str | None = None
 
 
-class Session(msgspec.Struct, frozen=True):
+class Session(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A live-agent session ("Talk to Expert"): the bot is silent while it is open."""
 
     id: str
@@ -39,7 +39,7 @@ class Session(msgspec.Struct, frozen=True):
     end_reason: str | None = None
 
 
-class FlowPosition(msgspec.Struct, frozen=True):
+class FlowPosition(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """Where the bot is: waiting at `node_id` of `flow_id` since `since`."""
 
     flow_id: str
@@ -47,7 +47,7 @@ class FlowPosition(msgspec.Struct, frozen=True):
     since: datetime
 
 
-class ConversationState(msgspec.Struct, frozen=True):
+class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     id: str
     business_id: str
     customer_id: str

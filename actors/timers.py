@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import deque
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
@@ -31,6 +32,8 @@ class TimerService:
         self._armed_for: float | None = None
         self._running = False
         self.fired = 0
+        # How late each recent deadline fired, in seconds (for /metrics and benchmarks).
+        self.lateness: deque[float] = deque(maxlen=4096)
 
     def __len__(self) -> int:
         return len(self._current)
@@ -94,6 +97,7 @@ class TimerService:
                 continue
             del self._current[key]
             fired += 1
+            self.lateness.append(now_ts - ts)
             self._on_due(key)
         self.fired += fired
         return fired

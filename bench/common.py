@@ -50,8 +50,18 @@ def print_table(rows: list[Row]) -> None:
         baseline = "" if r.baseline is None else f"{r.baseline:,.1f} {r.unit} ({r.baseline_name})"
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         met = "" if r.met is None else ("yes" if r.met else "NO")
-        lines.append((r.bench, r.metric, f"{r.value:,.1f} {r.unit}", baseline, ratio,
-                      r.target, met, r.spread))
+        lines.append(
+            (
+                r.bench,
+                r.metric,
+                f"{r.value:,.1f} {r.unit}",
+                baseline,
+                ratio,
+                r.target,
+                met,
+                r.spread,
+            )
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     for n, line in enumerate(lines):
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
@@ -90,7 +100,7 @@ def wait_http(url: str, timeout: float = 60.0) -> float:
     start = time.perf_counter()
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
                     return time.perf_counter() - start
         except OSError:
@@ -103,8 +113,9 @@ def wait_http(url: str, timeout: float = 60.0) -> float:
 class Server:
     """A server process pinned to the server core, stopped on exit."""
 
-    def __init__(self, argv: list[str], health_url: str, env: dict[str, str] | None = None,
-                 cwd: Path = REPO) -> None:
+    def __init__(
+        self, argv: list[str], health_url: str, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> None:
         self.argv = argv
         self.health_url = health_url
         self.env = {**os.environ, **(env or {})}
@@ -115,8 +126,9 @@ class Server:
     def __enter__(self) -> Server:
         log = (WORK / "server.log").open("ab")
         start = time.perf_counter()
-        self.proc = subprocess.Popen(pinned(SERVER_CORE, self.argv), cwd=self.cwd, env=self.env,
-                                     stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            pinned(SERVER_CORE, self.argv), cwd=self.cwd, env=self.env, stdout=log, stderr=log
+        )
         wait_http(self.health_url)
         self.started_in = time.perf_counter() - start
         return self
@@ -131,13 +143,26 @@ class Server:
                 self.proc.wait()
 
 
-def run_wrk(url: str, requests_file: Path, *, connections: int, seconds: float,
-            delay_ms: float = 0.0) -> dict[str, float]:
+def run_wrk(
+    url: str, requests_file: Path, *, connections: int, seconds: float, delay_ms: float = 0.0
+) -> dict[str, float]:
     """wrk on the client core, replaying signed webhooks; the Lua `done` prints JSON."""
     script = REPO / "bench" / "webhook.lua"
-    argv = pinned(CLIENT_CORE, [ensure_wrk(), "-t1", f"-c{connections}", f"-d{int(seconds)}s",
-                                "-s", str(script), url, "--", str(requests_file),
-                                f"{delay_ms:.3f}"])
+    argv = pinned(
+        CLIENT_CORE,
+        [
+            ensure_wrk(),
+            "-t1",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(requests_file),
+            f"{delay_ms:.3f}",
+        ],
+    )
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     for line in done.stdout.splitlines():
         if line.startswith("JSON "):

@@ -33,8 +33,10 @@ PACED_CONNECTIONS = 16
 
 def _bare() -> Server:
     port = free_port()
-    return Server([PYTHON, str(REPO / "bench" / "bare_server.py"), "--port", str(port)],
-                  f"http://127.0.0.1:{port}/healthz")
+    return Server(
+        [PYTHON, str(REPO / "bench" / "bare_server.py"), "--port", str(port)],
+        f"http://127.0.0.1:{port}/healthz",
+    )
 
 
 def _gateway(run: int, synchronous: str = "NORMAL", loop: str = "asyncio") -> Server:
@@ -45,8 +47,11 @@ def _gateway(run: int, synchronous: str = "NORMAL", loop: str = "asyncio") -> Se
     settings = write_settings(WORK / f"intake-{run}.toml", port=port, db=db)
     text = settings.read_text().replace('synchronous = "NORMAL"', f'synchronous = "{synchronous}"')
     settings.write_text(text.replace("[server]\n", f'[server]\nevent_loop = "{loop}"\n'))
-    return Server([PYTHON, str(REPO / "run.py"), "--settings", str(settings)],
-                  f"http://127.0.0.1:{port}/healthz", env={"WHATSAPP_APP_SECRET": APP_SECRET})
+    return Server(
+        [PYTHON, str(REPO / "run.py"), "--settings", str(settings)],
+        f"http://127.0.0.1:{port}/healthz",
+        env={"WHATSAPP_APP_SECRET": APP_SECRET},
+    )
 
 
 def _url(server: Server) -> str:
@@ -58,8 +63,10 @@ def measure(variant: str = "NORMAL", loop: str = "asyncio") -> dict[str, list[fl
     requests = WORK / "intake-requests.txt"
     if not requests.exists():
         write_requests(requests, REQUESTS, CONVERSATIONS)
-    out: dict[str, list[float]] = {k: [] for k in (
-        "bare_rps", "gw_rps", "gw_p99", "bare_p99", "gw_paced_rps", "bare_paced_rps")}
+    out: dict[str, list[float]] = {
+        k: []
+        for k in ("bare_rps", "gw_rps", "gw_p99", "bare_p99", "gw_paced_rps", "bare_paced_rps")
+    }
     for run in range(RUNS):
         with _bare() as bare:
             peak = run_wrk(_url(bare), requests, connections=32, seconds=SECONDS)
@@ -70,13 +77,19 @@ def measure(variant: str = "NORMAL", loop: str = "asyncio") -> dict[str, list[fl
         half = peak["rps"] / 2
         delay = PACED_CONNECTIONS * 1000 / half
         with _gateway(run, variant, loop) as gateway:
-            paced = run_wrk(_url(gateway), requests, connections=PACED_CONNECTIONS,
-                            seconds=SECONDS, delay_ms=delay)
+            paced = run_wrk(
+                _url(gateway),
+                requests,
+                connections=PACED_CONNECTIONS,
+                seconds=SECONDS,
+                delay_ms=delay,
+            )
         out["gw_p99"].append(paced["p99_ms"])
         out["gw_paced_rps"].append(paced["rps"])
         with _bare() as bare:
-            paced = run_wrk(_url(bare), requests, connections=PACED_CONNECTIONS,
-                            seconds=SECONDS, delay_ms=delay)
+            paced = run_wrk(
+                _url(bare), requests, connections=PACED_CONNECTIONS, seconds=SECONDS, delay_ms=delay
+            )
         out["bare_p99"].append(paced["p99_ms"])
         out["bare_paced_rps"].append(paced["rps"])
     return out
@@ -89,13 +102,35 @@ def run() -> list[Row]:
         gw, gw_spread = median_spread(m["gw_rps"])
         bare, _ = median_spread(m["bare_rps"])
         label = f"intake sync={variant} loop={loop}"
-        rows.append(Row(label, "req/s at peak", gw, "req/s", bare, "bare aiohttp",
-                        ">= 50 % of bare", gw / bare >= 0.5, gw_spread))
+        rows.append(
+            Row(
+                label,
+                "req/s at peak",
+                gw,
+                "req/s",
+                bare,
+                "bare aiohttp",
+                ">= 50 % of bare",
+                gw / bare >= 0.5,
+                gw_spread,
+            )
+        )
         p99, p99_spread = median_spread(m["gw_p99"])
         bare_p99, _ = median_spread(m["bare_p99"])
         paced, _ = median_spread(m["gw_paced_rps"])
-        rows.append(Row(label, f"p99 ack at half peak ({paced:,.0f} req/s)", p99, "ms",
-                        bare_p99, "bare, same pace", "< 25 ms", p99 < 25, p99_spread))
+        rows.append(
+            Row(
+                label,
+                f"p99 ack at half peak ({paced:,.0f} req/s)",
+                p99,
+                "ms",
+                bare_p99,
+                "bare, same pace",
+                "< 25 ms",
+                p99 < 25,
+                p99_spread,
+            )
+        )
     return rows
 
 

@@ -1,0 +1,109 @@
+"""Memory: 100k live conversations, each with a pending deadline, in one process.
+
+A child process starts the runtime on a seeded database (100k paused conversations: the timer
+heap is rebuilt at start), then revives every conversation actor (each loads its snapshot) and
+reports its resident set. The baseline is the same process started on an empty database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import (
+    PYTHON,
+    RUNS,
+    SERVER_CORE,
+    WORK,
+    Row,
+    median_spread,
+    pinned,
+    print_table,
+    rss_mb,
+)
+from bench.seed import seed
+
+COUNT = 100_000
+
+
+async def child(db: Path) -> dict[str, float]:
+    from actors.messages import Ping
+    from bench.inproc import runtime_for
+    from storage import conversations
+
+    runtime = runtime_for(db)
+    await runtime.start()
+    started = rss_mb()
+    ids = [cid for cid, _ in await conversations.wakeups(runtime.reader)]
+    for start in range(0, len(ids), 5000):
+        await asyncio.gather(*(runtime.ask(cid, Ping()) for cid in ids[start : start + 5000]))
+    live = len(runtime.registry)
+    result = {
+        "rss_started": started,
+        "rss_live": rss_mb(),
+        "live": live,
+        "timers": len(runtime.timers),
+    }
+    await runtime.stop()
+    return result
+
+
+def measure(db: Path) -> dict[str, float]:
+    argv = pinned(SERVER_CORE, [PYTHON, "-m", "bench.memory", "child", str(db)])
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run() -> list[Row]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    full, empty = WORK / "memory-100k.db", WORK / "memory-empty.db"
+    seed(full, COUNT, now, lambda i: now + timedelta(hours=1, seconds=i % 3600))
+    seed(empty, 0, now, lambda i: now)
+    lives, bases, per = [], [], []
+    for _ in range(RUNS):
+        m = measure(full)
+        b = measure(empty)
+        assert m["live"] == COUNT and m["timers"] == COUNT, m
+        lives.append(m["rss_live"])
+        bases.append(b["rss_live"])
+        per.append((m["rss_live"] - b["rss_live"]) * 2**20 / COUNT)
+    live, spread = median_spread(lives)
+    base, _ = median_spread(bases)
+    bytes_each, each_spread = median_spread(per)
+    return [
+        Row(
+            "memory",
+            f"RSS, {COUNT:,} live conversations with deadlines",
+            live,
+            "MB",
+            base,
+            "same process, empty",
+            "< 300 MB",
+            live < 300,
+            spread,
+        ),
+        Row(
+            "memory",
+            "bytes per live conversation",
+            bytes_each,
+            "B",
+            None,
+            "",
+            "",
+            None,
+            each_spread,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "child":
+        print(json.dumps(asyncio.run(child(Path(sys.argv[2])))))
+    else:
+        print_table(run())
