@@ -31,7 +31,8 @@ def build_commit(
 ) -> StepCommit:
     at = iso(now)
     cid = new.id
-    commit = StepCommit(conversation=conversation_row(new, wakeup, at), now=at, inbox_id=inbox_id)
+    commit = StepCommit(conversation=conversation_row(new, wakeup, at), now=at, inbox_id=inbox_id,
+                        exists=old is not None)
     for effect in effects:
         match effect:
             case Send():

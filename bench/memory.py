@@ -104,6 +104,9 @@ def run() -> list[Row]:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "child":
+        from gateway.logs import configure_logging
+
+        configure_logging("warning")
         print(json.dumps(asyncio.run(child(Path(sys.argv[2])))))
     else:
         print_table(run())

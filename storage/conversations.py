@@ -30,11 +30,29 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 
+_UPDATE = """
+UPDATE conversations SET
+    phone = ?, customer_name = ?, mode = ?, status = ?, paused_until = ?, flow_id = ?,
+    node_id = ?, last_inbound_at = ?, last_activity_at = ?, next_wakeup_at = ?,
+    archived_at = ?, message_count = ?, unread_count = ?, snapshot = ?,
+    version = version + 1, updated_at = ?
+WHERE id = ?
+"""
+
+
 def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[DueSend]:
     """Write snapshot, messages, outbox, journal and pause; mark the inbox row.
     Returns the new sends (handed to the sender in memory)."""
     row = commit.conversation
-    conn.execute(_UPSERT, msgspec.structs.astuple(row))
+    if commit.exists:
+        conn.execute(_UPDATE, (
+            row.phone, row.customer_name, row.mode, row.status, row.paused_until, row.flow_id,
+            row.node_id, row.last_inbound_at, row.last_activity_at, row.next_wakeup_at,
+            row.archived_at, row.message_count, row.unread_count, row.snapshot,
+            row.updated_at, row.id,
+        ))
+    else:
+        conn.execute(_UPSERT, msgspec.structs.astuple(row))
     message_ids = messages.insert(conn, commit.messages)
     sends = outbox.insert(conn, commit.outbox, message_ids)
     journal.insert(conn, commit.journal)

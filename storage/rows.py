@@ -97,6 +97,7 @@ class StepCommit(msgspec.Struct):
     journal: list[JournalRow] = msgspec.field(default_factory=list)
     pause: PauseRow | None = None
     inbox_id: int = 0
+    exists: bool = False  # the conversation row is known to be stored (a plain UPDATE will do)
 
 
 class InboxRow(msgspec.Struct):
