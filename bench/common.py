@@ -114,7 +114,12 @@ class Server:
     """A server process pinned to the server core, stopped on exit."""
 
     def __init__(
-        self, argv: list[str], health_url: str, env: dict[str, str] | None = None, cwd: Path = REPO
+        self,
+        argv: list[str],
+        health_url: str,
+        env: dict[str, str] | None = None,
+        cwd: Path = REPO,
+        log_name: str = "server.log",
     ) -> None:
         self.argv = argv
         self.health_url = health_url
@@ -122,9 +127,11 @@ class Server:
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0
+        self.log_path = WORK / log_name
 
     def __enter__(self) -> Server:
-        log = (WORK / "server.log").open("ab")
+        self.log_path.unlink(missing_ok=True)
+        log = self.log_path.open("ab")
         start = time.perf_counter()
         self.proc = subprocess.Popen(
             pinned(SERVER_CORE, self.argv), cwd=self.cwd, env=self.env, stdout=log, stderr=log
@@ -132,6 +139,9 @@ class Server:
         wait_http(self.health_url)
         self.started_in = time.perf_counter() - start
         return self
+
+    def log_count(self, needle: str) -> int:
+        return self.log_path.read_text(errors="replace").count(needle)
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
@@ -141,6 +151,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def warm_up(url: str, requests_file: Path) -> None:
+    """Two seconds of light load first: connection pools, caches and lazy imports settle."""
+    run_wrk(url, requests_file, connections=4, seconds=2)
 
 
 def run_wrk(

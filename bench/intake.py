@@ -21,6 +21,7 @@ from bench.common import (
     median_spread,
     print_table,
     run_wrk,
+    warm_up,
     write_settings,
 )
 from bench.payloads import APP_SECRET, write_requests
@@ -69,9 +70,11 @@ def measure(variant: str = "NORMAL", loop: str = "asyncio") -> dict[str, list[fl
     }
     for run in range(RUNS):
         with _bare() as bare:
+            warm_up(_url(bare), requests)
             peak = run_wrk(_url(bare), requests, connections=32, seconds=SECONDS)
         out["bare_rps"].append(peak["rps"])
         with _gateway(run, variant, loop) as gateway:
+            warm_up(_url(gateway), requests)
             peak = run_wrk(_url(gateway), requests, connections=32, seconds=SECONDS)
         out["gw_rps"].append(peak["rps"])
         half = peak["rps"] / 2

@@ -28,7 +28,13 @@ def text_webhook(phone: str, wamid: str, ts: int, text: str) -> bytes:
                                 "display_phone_number": "441610000000",
                                 "phone_number_id": BUSINESS,
                             },
-                            "contacts": [{"profile": {"name": "Bench User"}, "wa_id": phone}],
+                            "contacts": [
+                                {
+                                    "profile": {"name": "Bench User"},
+                                    "wa_id": phone,
+                                    "user_id": f"GB.{phone}",
+                                }
+                            ],
                             "messages": [
                                 {
                                     "from": phone,

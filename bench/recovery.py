@@ -35,13 +35,21 @@ def _start(db: Path) -> float:
     settings = write_settings(WORK / "recovery.toml", port=port, db=db)
     raw = text_webhook("447000000001", f"wamid.rec{time.time_ns()}", int(time.time()), "hi")
     start = time.perf_counter()
-    with Server([PYTHON, str(REPO / "run.py"), "--settings", str(settings)],
-                f"http://127.0.0.1:{port}/healthz", env={"WHATSAPP_APP_SECRET": APP_SECRET}):
+    with Server(
+        [PYTHON, str(REPO / "run.py"), "--settings", str(settings)],
+        f"http://127.0.0.1:{port}/healthz",
+        env={"WHATSAPP_APP_SECRET": APP_SECRET},
+    ):
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/webhooks/whatsapp", data=raw, method="POST",
-            headers={"Content-Type": "application/json",
-                     "X-Hub-Signature-256": sign(raw, APP_SECRET)})
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            f"http://127.0.0.1:{port}/webhooks/whatsapp",
+            data=raw,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": sign(raw, APP_SECRET),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
         elapsed = time.perf_counter() - start
     return elapsed
@@ -59,8 +67,19 @@ def run() -> list[Row]:
         empties.append(_start(empty))
     value, spread = median_spread(fulls)
     base, _ = median_spread(empties)
-    return [Row("recovery", f"start to first ack, {COUNT:,} deadlines re-armed", value, "s",
-                base, "empty database", "< 3 s", value < 3, spread)]
+    return [
+        Row(
+            "recovery",
+            f"start to first ack, {COUNT:,} deadlines re-armed",
+            value,
+            "s",
+            base,
+            "empty database",
+            "< 3 s",
+            value < 3,
+            spread,
+        )
+    ]
 
 
 if __name__ == "__main__":
