@@ -38,7 +38,8 @@ _FIELDS = (
 def upsert(conn: sqlite3.Connection, pause: PauseRow, now: str) -> None:
     if not pause.is_active:
         conn.execute(
-            "UPDATE conversation_pauses SET is_active = 0, updated_at = ? WHERE conversation_id = ?",
+            "UPDATE conversation_pauses SET is_active = 0, updated_at = ?"
+            " WHERE conversation_id = ?",
             (now, pause.conversation_id),
         )
         return
