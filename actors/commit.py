@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from actors.codec import json_encoder
-from actors.effects import Effect, Journal, Record, Send
+from actors.effects import AssignmentLog, Effect, Journal, Record, Send
 from actors.outbound import OutboundMessage, encode_outbound
-from actors.state import ConversationState, Pause, encode_state
+from actors.sessions import STATUS_OF
+from actors.state import ConversationState, Pause, Session, encode_state
 from storage.rows import (
+    AssignmentRow,
     ConversationRow,
     JournalRow,
     MessageRow,
     OutboxRow,
     PauseRow,
+    SessionRow,
     StepCommit,
 )
 from storage.timefmt import iso, iso_or_none
@@ -31,8 +34,12 @@ def build_commit(
 ) -> StepCommit:
     at = iso(now)
     cid = new.id
-    commit = StepCommit(conversation=conversation_row(new, wakeup, at), now=at, inbox_id=inbox_id,
-                        exists=old is not None)
+    commit = StepCommit(
+        conversation=conversation_row(new, wakeup, at),
+        now=at,
+        inbox_id=inbox_id,
+        exists=old is not None,
+    )
     for effect in effects:
         match effect:
             case Send():
@@ -48,6 +55,7 @@ def build_commit(
                         delivery_status="pending",
                         processed=1,
                         payload=_choices_json(effect),
+                        session_id=effect.session_id,
                     )
                 )
                 commit.outbox.append(
@@ -77,6 +85,13 @@ def build_commit(
                         payload=None
                         if effect.payload is None
                         else _json.encode(effect.payload).decode(),
+                        session_id=effect.session_id,
+                    )
+                )
+            case AssignmentLog():
+                commit.assignments.append(
+                    AssignmentRow(
+                        effect.session_id, cid, effect.operator_id, effect.event, at, effect.reason
                     )
                 )
             case Journal():
@@ -88,7 +103,42 @@ def build_commit(
     old_pause = old.pause if old is not None else None
     if new.pause != old_pause:
         commit.pause = pause_row(new, new.pause or old_pause, active=new.pause is not None)
+    commit.session = _session_change(old, new, at)
     return commit
+
+
+def _session_change(
+    old: ConversationState | None, new: ConversationState, at: str
+) -> SessionRow | None:
+    """The session row to write: the open one if it changed, or the one that just ended."""
+    before = old.session if old is not None else None
+    if new.session is not None:
+        return None if new.session == before else session_row(new, new.session, at)
+    if before is not None and new.last_session is not None:
+        return session_row(new, new.last_session, at)
+    return None
+
+
+def session_row(state: ConversationState, session: Session, at: str) -> SessionRow:
+    return SessionRow(
+        id=session.id,
+        conversation_id=state.id,
+        phone_number=state.phone,
+        customer_name=state.customer_name,
+        status=STATUS_OF[session.chat_state],
+        chat_state=session.chat_state,
+        agent_id=session.agent_id,
+        last_operator_id=session.last_operator_id,
+        started_by=session.started_by,
+        started_at=iso(session.started_at),
+        accepted_at=iso_or_none(session.accepted_at),
+        operator_replied_at=iso_or_none(session.operator_replied_at),
+        expires_at=iso(session.expires_at),
+        ended_at=iso_or_none(session.ended_at),
+        end_reason=session.end_reason,
+        state_since=iso(session.since),
+        updated_at=at,
+    )
 
 
 def outbound(state: ConversationState, send: Send) -> OutboundMessage:

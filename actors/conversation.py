@@ -12,14 +12,16 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import msgspec
 import structlog
 
 from actors.actor import Actor
+from actors.assignment import Outcome, refused
 from actors.clock import Clock
 from actors.commit import build_commit
 from actors.effects import Notify, Reply
 from actors.events import EventBus
-from actors.messages import AgentMessage, CustomerMessage, Message
+from actors.messages import AgentMessage, CustomerMessage, Message, Ping, StartSession
 from actors.policy import Policy
 from actors.snapshot_loader import SnapshotLoader
 from actors.state import ConversationState, decode_state, new_conversation
@@ -30,6 +32,15 @@ from storage.outbox import DueSend
 from storage.writer import Writer
 
 log = structlog.get_logger("conversation")
+
+
+def _nothing(message: Message) -> Any:
+    """The answer for a conversation that does not exist (nothing is created)."""
+    if isinstance(message, Ping):
+        return None
+    if hasattr(message, "session_id"):
+        return refused("not_found", f"no session {message.session_id}")
+    return None
 
 
 @dataclass(slots=True)
@@ -69,32 +80,39 @@ class ConversationActor(Actor[Message]):
         old = self.state
         state = old
         if state is None:
-            if not isinstance(message, CustomerMessage | AgentMessage):
-                return None
-            who = message.who
+            who = (
+                message.who
+                if isinstance(message, CustomerMessage | AgentMessage | StartSession)
+                else None
+            )
+            if who is None:
+                return _nothing(message)
             state = new_conversation(
                 self.name, who.business_id, who.customer_id, now, who.phone, who.name
             )
-        new, effects = step(state, message, now, ctx.policy_for(state.business_id))
+        policy = ctx.policy_for(state.business_id)
+        new, effects = step(state, message, now, policy)
         reply = None
         for effect in effects:
             if isinstance(effect, Reply):
                 reply = effect.value
         if new is old and inbox_id == 0 and all(isinstance(e, Reply) for e in effects):
             return reply
-        wakeup = next_wakeup(new)
+        wakeup = next_wakeup(new, policy)
         commit = build_commit(old, new, effects, now, wakeup, inbox_id)
-        sends = await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
+        done = await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
         self.state = new
         ctx.schedule(self.name, wakeup)
-        if sends:
-            ctx.outbox_submit(sends)
+        if done.sends:
+            ctx.outbox_submit(done.sends)
         for effect in effects:
             if isinstance(effect, Notify):
                 ctx.events.publish(effect.type, effect.data)
         log.debug(
             "step", conversation_id=self.name, message=type(message).__name__, effects=len(effects)
         )
+        if isinstance(reply, Outcome) and reply.message_index is not None:
+            reply = msgspec.structs.replace(reply, message_id=done.message_ids[reply.message_index])
         return reply
 
     async def on_failure(self, message: Message, inbox_id: int, error: BaseException) -> None:

@@ -29,6 +29,7 @@ class Send(msgspec.Struct, frozen=True):
     footer: str | None = None
     list_button: str = "Choose"
     sender_id: str | None = None
+    session_id: str | None = None
 
 
 class Record(msgspec.Struct, frozen=True):
@@ -43,6 +44,7 @@ class Record(msgspec.Struct, frozen=True):
     payload: dict[str, Any] | None = None
     delivery_status: str | None = None
     processed: bool = True
+    session_id: str | None = None
 
 
 class Journal(msgspec.Struct, frozen=True):
@@ -59,6 +61,15 @@ class Reply(msgspec.Struct, frozen=True):
     value: Any
 
 
+class AssignmentLog(msgspec.Struct, frozen=True):
+    """A line of `chat_assignments`: an operator got the chat, first replied, or let it go."""
+
+    session_id: str
+    operator_id: str
+    event: Literal["assigned", "replied", "released"]
+    reason: str | None = None
+
+
 class Notify(msgspec.Struct, frozen=True):
     """An event for connected dashboards."""
 
@@ -66,4 +77,4 @@ class Notify(msgspec.Struct, frozen=True):
     data: dict[str, Any]
 
 
-Effect = Send | Record | Journal | Reply | Notify
+Effect = Send | Record | Journal | Reply | Notify | AssignmentLog

@@ -84,7 +84,46 @@ class Ping(msgspec.Struct, tag="ping", frozen=True):
     """A barrier: answered once everything queued before it is processed."""
 
 
-Command = Wake | PauseRequest | ResumeRequest | Ping
+class StartSession(msgspec.Struct, tag="start_session", frozen=True):
+    """Open a live-agent session (API); `who` creates the conversation if it is new."""
+
+    who: Identity | None = None
+    started_by: Literal["api", "flow", "customer"] = "api"
+
+
+class Assign(msgspec.Struct, tag="assign", frozen=True):
+    """Give the session to `operator_id` (the desk proposes; the conversation decides)."""
+
+    session_id: str
+    operator_id: str
+
+
+class Release(msgspec.Struct, tag="release", frozen=True):
+    """Put the session back in the queue (manual unassign)."""
+
+    session_id: str
+    reason: str = "manual"
+
+
+class EndSession(msgspec.Struct, tag="end_session", frozen=True):
+    """End the session: `reason` is `agent` or `supervisor`."""
+
+    session_id: str
+    reason: Literal["agent", "supervisor"] = "agent"
+
+
+class AgentReply(msgspec.Struct, tag="agent_reply", frozen=True):
+    """An operator writes to the customer; `may_override` lets supervisors write to a
+    session they do not hold."""
+
+    session_id: str
+    operator_id: str
+    text: str
+    may_override: bool = False
+
+
+SessionCommand = StartSession | Assign | Release | EndSession | AgentReply
+Command = Wake | PauseRequest | ResumeRequest | Ping | SessionCommand
 Message = InboundEvent | Command
 
 _inbound_decoder = msgspec.msgpack.Decoder(InboundEvent)

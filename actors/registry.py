@@ -66,6 +66,10 @@ class Registry:
     def ask(self, conversation_id: str, message: Message) -> asyncio.Future[Any]:
         return self._get(conversation_id).ask(message)
 
+    def track(self, actor: Actor[Any], busy: bool) -> None:
+        """Count another actor (the desk) in quiescence."""
+        self._on_busy(actor, busy)
+
     def _on_busy(self, actor: Actor[Any], busy: bool) -> None:
         if busy:
             self._busy += 1

@@ -15,8 +15,10 @@ from typing import Any
 
 import structlog
 
+from actors.actor import Stop
 from actors.clock import Clock, SystemClock, VirtualClock
 from actors.conversation import ActorContext
+from actors.desk import AssignTo, Desk, Next, SessionEvent
 from actors.events import EventBus
 from actors.intake import IntakeItem, IntakeResult, accept
 from actors.messages import Message, Wake, decode_event
@@ -88,6 +90,7 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()  # settled in start()
         self.timers: TimerService
         self.registry: Registry
+        self.desk: Desk
         self.sender: OutboxSender
         self._passivator: asyncio.Task[None] | None = None
         self.started = False
@@ -107,6 +110,13 @@ class Runtime:
             events=self.events,
         )
         self.registry = Registry(ctx, self.config.mailbox_size)
+        self.desk = Desk(
+            reader=self.reader,
+            ask=self.registry.ask,
+            on_busy=self.registry.track,
+            capacity=self.policy_for("").assignment.max_active_per_operator,
+        )
+        self.events.subscribe(self._to_desk)
         self.sender = OutboxSender(
             reader=self.reader,
             writer=self.writer,
@@ -138,6 +148,8 @@ class Runtime:
             self._passivator.cancel()
             await asyncio.gather(self._passivator, return_exceptions=True)
         self.timers.stop()
+        if not self.desk.stopped:
+            self.desk.tell(Stop(), force=True)
         await self.registry.stop()
         await self.sender.stop()
         await self.writer.stop()
@@ -206,6 +218,13 @@ class Runtime:
         start = SystemClock().now()  # once: the virtual clock starts at the real time
         await self.writer.submit(partial(kv.put, key=VIRTUAL_NOW_KEY, value=iso(start)))
         return VirtualClock(start)
+
+    def _to_desk(self, event_type: str, data: dict[str, Any]) -> None:
+        if event_type in ("session.created", "session.updated") and not self.desk.stopped:
+            self.desk.tell(SessionEvent(data), force=True)
+
+    async def ask_desk(self, message: Next | AssignTo) -> Any:
+        return await self.desk.ask(message, force=True)
 
     def _on_due(self, key: Hashable) -> None:
         if key == OUTBOX_TIMER_KEY:

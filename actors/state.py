@@ -25,8 +25,17 @@ class Pause(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     by: str | None = None
 
 
+ChatState = Literal["waiting_assignment", "assigned", "waiting_real_user_reply", "completed"]
+
+
 class Session(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    """A live-agent session ("Talk to Expert"): the bot is silent while it is open."""
+    """A live-agent session ("Talk to Expert", seed 001): the bot is silent while it is open.
+
+    `chat_state` is seed 004's machine: waiting_assignment -> assigned ->
+    waiting_real_user_reply -> waiting_assignment ... -> completed. `agent_id` is the operator
+    holding the chat now; `last_operator_id` the one who handled it last. Invariants (also SQL
+    CHECKs): `assigned` has an agent; `waiting_real_user_reply` has `operator_replied_at`.
+    """
 
     id: str
     started_at: datetime
@@ -37,6 +46,21 @@ class Session(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     accepted_at: datetime | None = None
     ended_at: datetime | None = None
     end_reason: str | None = None
+    chat_state: ChatState = "waiting_assignment"
+    last_operator_id: str | None = None
+    operator_replied_at: datetime | None = None
+    state_since: datetime | None = None
+    operator_active_at: datetime | None = None
+    rev: int = 0  # counts changes, so that listeners can drop stale news
+
+    @property
+    def open(self) -> bool:
+        return self.status != "ended"
+
+    @property
+    def since(self) -> datetime:
+        """When the chat entered its current chat_state."""
+        return self.state_since or self.started_at
 
 
 class FlowPosition(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

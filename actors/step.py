@@ -7,15 +7,30 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from actors.assignment import (
+    Outcome,
+    assign,
+    check_idle,
+    customer_wrote,
+    idle_deadline,
+    operator_reply,
+    refused,
+    release,
+)
 from actors.bot import run_bot
 from actors.effects import Effect, Journal, Notify, Record, Reply
 from actors.messages import (
     AgentMessage,
+    AgentReply,
+    Assign,
     CustomerMessage,
+    EndSession,
     Message,
     PauseRequest,
     Ping,
+    Release,
     ResumeRequest,
+    StartSession,
     Wake,
 )
 from actors.pause_rules import (
@@ -26,7 +41,13 @@ from actors.pause_rules import (
     trigger_reason,
 )
 from actors.policy import Policy
-from actors.sessions import check_expiry, customer_in_session, start_session
+from actors.sessions import (
+    check_expiry,
+    end_session,
+    is_end_keyword,
+    session_dict,
+    start_session,
+)
 from actors.state import ConversationState
 
 replace = msgspec.structs.replace
@@ -40,6 +61,7 @@ def step(
     """Apply one message; deadlines that are due are handled first, whatever the message."""
     fx: list[Effect] = []
     state = check_expiry(state, now, policy, fx)
+    state = check_idle(state, now, policy, fx)
     state, paused = check_pause(state, now, fx)
     match msg:
         case CustomerMessage():
@@ -55,7 +77,43 @@ def step(
             fx.append(Reply(had))
         case Wake() | Ping():
             fx.append(Reply(None))
+        case StartSession():
+            if state.session is not None:
+                outcome = refused("session_open", "a session is already open", state, state.session)
+            else:
+                state = start_session(state, now, policy, fx, msg.started_by)
+                assert state.session is not None
+                outcome = Outcome(True, session=session_dict(state, state.session))
+            fx.append(Reply(outcome))
+        case Assign():
+            state, outcome = assign(state, msg.session_id, msg.operator_id, now, fx)
+            fx.append(Reply(outcome))
+        case Release():
+            state, outcome = release(state, msg.session_id, msg.reason, now, fx)
+            fx.append(Reply(outcome))
+        case EndSession():
+            state, outcome = _end(state, msg, now, policy, fx)
+            fx.append(Reply(outcome))
+        case AgentReply():
+            state, outcome = operator_reply(
+                state, msg.session_id, msg.operator_id, msg.text, msg.may_override, now, policy, fx
+            )
+            fx.append(Reply(outcome))
     return state, fx
+
+
+def _end(
+    state: ConversationState, msg: EndSession, now: datetime, policy: Policy, fx: list[Effect]
+) -> tuple[ConversationState, Outcome]:
+    session = state.session
+    if session is None or session.id != msg.session_id:
+        last = state.last_session
+        if last is not None and last.id == msg.session_id:
+            return state, refused("session_ended", "the session has already ended", state, last)
+        return state, refused("not_found", f"no session {msg.session_id}")
+    state = end_session(state, now, msg.reason, policy.sessions.ended_text, fx)
+    assert state.last_session is not None
+    return state, Outcome(True, session=session_dict(state, state.last_session))
 
 
 def _customer(
@@ -67,6 +125,7 @@ def _customer(
     fx: list[Effect],
 ) -> ConversationState:
     """Routing, in order: record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
+    session_id = state.session.id if state.session is not None else None
     fx.append(
         Record(
             "in",
@@ -76,6 +135,7 @@ def _customer(
             msg.provider_message_id,
             payload=msg.payload,
             delivery_status="received",
+            session_id=session_id,
         )
     )
     inbound_at = min(msg.sent_at, now)
@@ -95,14 +155,22 @@ def _customer(
     fx.append(
         Notify(
             "message.created",
-            {"conversation_id": state.id, "sender_type": "customer", "text": msg.text},
+            {
+                "conversation_id": state.id,
+                "session_id": session_id,
+                "sender_type": "customer",
+                "text": msg.text or msg.choice_title,
+            },
         )
     )
     if state.status == "closed" or state.archived_at is not None:
         state = replace(state, status="open", archived_at=None)
         fx.append(Journal("conversation", "reopened"))
     if state.session is not None:
-        return customer_in_session(state, msg.text, now, policy, fx)
+        if is_end_keyword(msg.text, policy):
+            return end_session(state, now, "customer", policy.sessions.ended_text, fx)
+        fx.append(Journal("agent_session", "forwarded_to_agent", state.session.id))
+        return customer_wrote(state, now, policy, fx)
     if paused:
         assert state.pause is not None
         fx.append(
@@ -156,11 +224,14 @@ def _agent(
     return pause_for_agent(state, msg, now, policy, fx)
 
 
-def next_wakeup(state: ConversationState) -> datetime | None:
+def next_wakeup(state: ConversationState, policy: Policy) -> datetime | None:
     """The earliest deadline in the state: when `Wake` must arrive."""
     deadlines = []
     if state.pause is not None:
         deadlines.append(state.pause.until)
     if state.session is not None:
         deadlines.append(state.session.expires_at)
+        idle = idle_deadline(state.session, policy)
+        if idle is not None:
+            deadlines.append(idle)
     return min(deadlines) if deadlines else None

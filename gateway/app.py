@@ -12,7 +12,15 @@ from aiohttp import web
 from actors.clock import Clock
 from actors.outbound import OutboundProvider
 from actors.runtime import Runtime, RuntimeConfig
-from gateway import api_admin, api_conversations, api_pauses, webhooks
+from gateway import (
+    api_admin,
+    api_conversations,
+    api_operators,
+    api_pauses,
+    api_sessions,
+    realtime,
+    webhooks,
+)
 from gateway.auth import Authenticator, make_auth_middleware
 from gateway.context import GATEWAY, Gateway
 from gateway.errors import error_middleware
@@ -84,7 +92,7 @@ def create_app(
         provider=provider or make_provider(settings, secrets),
         policy_for=policy_for,
     )
-    auth = Authenticator(secrets.admin_token)
+    auth = Authenticator(secrets.admin_token, lambda: runtime.reader)
     gateway = Gateway(
         settings=settings,
         secrets=secrets,
@@ -101,6 +109,9 @@ def create_app(
     api_conversations.add_routes(app)
     api_pauses.add_routes(app)
     api_admin.add_routes(app)
+    api_sessions.add_routes(app)
+    api_operators.add_routes(app)
+    realtime.add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

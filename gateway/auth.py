@@ -13,7 +13,10 @@ from typing import Literal
 import msgspec
 from aiohttp import web
 
+from actors.operators import hash_token
 from gateway.errors import ApiError
+from storage import operators
+from storage.reader import Reader
 
 Role = Literal["agent", "supervisor", "admin"]
 RANK: dict[str, int] = {"agent": 1, "supervisor": 2, "admin": 3}
@@ -32,16 +35,31 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 class Authenticator:
-    """Finds the principal of a token. The admin from the environment is always known;
-    operators with stored tokens come with the operators module."""
+    """Finds the principal of a token: the admin from the environment, or an operator by the
+    SHA-256 of its token (looked up once, then remembered)."""
 
-    def __init__(self, admin_token: str) -> None:
+    def __init__(self, admin_token: str, reader: Callable[[], Reader] | None = None) -> None:
         self._admin_token = admin_token
+        self._reader = reader
+        self._known: dict[str, Principal] = {}
 
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
             return Principal(id="admin", name="admin", role="admin")
-        return None
+        if self._reader is None:
+            return None
+        digest = hash_token(token)
+        known = self._known.get(digest)
+        if known is not None:
+            return known
+        row = await operators.by_token_hash(self._reader(), digest)
+        if row is None:
+            return None
+        principal = Principal(id=row["id"], name=row["name"], role=row["role"])
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[digest] = principal
+        return principal
 
 
 def requires(role: Role) -> Callable[[Handler], Handler]:
@@ -82,3 +100,7 @@ def make_auth_middleware(auth: Authenticator) -> Callable[..., Awaitable[web.Str
 
 def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
+
+
+def at_least(principal: Principal, role: Role) -> bool:
+    return RANK[principal.role] >= RANK[role]

@@ -7,7 +7,8 @@ from typing import Any
 
 import msgspec
 
-from actors.state import ConversationState, Pause, Session, decode_state
+from actors.sessions import session_dict
+from actors.state import Pause, decode_state
 from storage.timefmt import iso, iso_or_none
 
 _json = msgspec.json.Decoder()
@@ -37,24 +38,6 @@ def pause_view(pause: Pause | None, now: datetime) -> dict[str, Any]:
     }
 
 
-def session_view(state: ConversationState, session: Session | None) -> dict[str, Any] | None:
-    if session is None:
-        return None
-    return {
-        "id": session.id,
-        "conversation_id": state.id,
-        "phone_number": state.phone,
-        "customer_name": state.customer_name,
-        "status": session.status,
-        "agent_id": session.agent_id,
-        "started_at": iso(session.started_at),
-        "accepted_at": iso_or_none(session.accepted_at),
-        "expires_at": iso(session.expires_at),
-        "ended_at": iso_or_none(session.ended_at),
-        "end_reason": session.end_reason,
-    }
-
-
 def conversation_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     state = decode_state(bytes(row["snapshot"]))
     wakeup = row["next_wakeup_at"]
@@ -73,7 +56,7 @@ def conversation_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "status": row["status"],
         "paused": state.pause is not None and now < state.pause.until,
         "pause": pause_view(state.pause, now) if state.pause else None,
-        "session": session_view(state, state.session),
+        "session": None if state.session is None else session_dict(state, state.session),
         "flow": flow,
         "variables": state.variables,
         "window_expires_at": iso_or_none(state.window_expires_at),
@@ -100,6 +83,7 @@ def message_view(row: dict[str, Any]) -> dict[str, Any]:
         "text": row["text"],
         "created_at": row["created_at"],
         "status": row["delivery_status"],
+        "session_id": row.get("session_id"),
         "provider_message_id": row["provider_message_id"],
         "error_code": row["error_code"],
         "read_at": row["read_at"],

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from storage import journal, messages, outbox, pauses
+from storage import journal, messages, outbox, pauses, sessions
 from storage.outbox import DueSend
 from storage.reader import Reader
 from storage.rows import StepCommit
@@ -40,17 +40,39 @@ WHERE id = ?
 """
 
 
-def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[DueSend]:
-    """Write snapshot, messages, outbox, journal and pause; mark the inbox row.
-    Returns the new sends (handed to the sender in memory)."""
+class Committed(msgspec.Struct, frozen=True):
+    """What a step's commit created: the sends (for the sender) and the message ids."""
+
+    sends: list[DueSend]
+    message_ids: list[int]
+
+
+def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> Committed:
+    """Write snapshot, messages, outbox, journal, pause, session and assignment history;
+    mark the inbox row processed."""
     row = commit.conversation
     if commit.exists:
-        conn.execute(_UPDATE, (
-            row.phone, row.customer_name, row.mode, row.status, row.paused_until, row.flow_id,
-            row.node_id, row.last_inbound_at, row.last_activity_at, row.next_wakeup_at,
-            row.archived_at, row.message_count, row.unread_count, row.snapshot,
-            row.updated_at, row.id,
-        ))
+        conn.execute(
+            _UPDATE,
+            (
+                row.phone,
+                row.customer_name,
+                row.mode,
+                row.status,
+                row.paused_until,
+                row.flow_id,
+                row.node_id,
+                row.last_inbound_at,
+                row.last_activity_at,
+                row.next_wakeup_at,
+                row.archived_at,
+                row.message_count,
+                row.unread_count,
+                row.snapshot,
+                row.updated_at,
+                row.id,
+            ),
+        )
     else:
         conn.execute(_UPSERT, msgspec.structs.astuple(row))
     message_ids = messages.insert(conn, commit.messages)
@@ -58,12 +80,16 @@ def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> list[DueSend]:
     journal.insert(conn, commit.journal)
     if commit.pause is not None:
         pauses.upsert(conn, commit.pause, commit.now)
+    if commit.session is not None:
+        sessions.upsert(conn, commit.session)
+    if commit.assignments:
+        sessions.log_assignments(conn, commit.assignments)
     if commit.inbox_id:
         conn.execute(
             "UPDATE inbox SET processed_at = ?, error = NULL WHERE id = ?",
             (commit.now, commit.inbox_id),
         )
-    return sends
+    return Committed(sends, message_ids)
 
 
 async def load_snapshots(reader: Reader, ids: list[str]) -> dict[str, bytes]:

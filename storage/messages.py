@@ -10,8 +10,8 @@ from storage.rows import MessageRow, StatusRow
 
 _INSERT = (
     "INSERT INTO messages (conversation_id, direction, sender_type, sender_id, kind, text,"
-    " payload, provider_message_id, delivery_status, processed, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " payload, provider_message_id, delivery_status, processed, created_at, session_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 # Statuses only move forward: sent < delivered < read < played; failed is apart (it beats
@@ -50,6 +50,7 @@ def insert(conn: sqlite3.Connection, rows: list[MessageRow]) -> list[int]:
                 r.delivery_status,
                 r.processed,
                 r.created_at,
+                r.session_id,
             ),
         )
         ids.append(int(cursor.lastrowid or 0))
@@ -103,6 +104,20 @@ async def for_conversation(
     rows = await reader.all(
         "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ? OFFSET ?",
         (conversation_id, limit, offset),
+    )
+    return [dict(r) for r in rows]
+
+
+async def get(reader: Reader, message_id: int | None) -> dict[str, Any]:
+    row = await reader.one("SELECT * FROM messages WHERE id = ?", (message_id,))
+    if row is None:
+        raise LookupError(f"no message {message_id}")
+    return dict(row)
+
+
+async def for_session(reader: Reader, session_id: str) -> list[dict[str, Any]]:
+    rows = await reader.all(
+        "SELECT * FROM messages WHERE session_id = ? ORDER BY id", (session_id,)
     )
     return [dict(r) for r in rows]
 

@@ -39,6 +39,7 @@ class MessageRow(msgspec.Struct):
     provider_message_id: str | None = None
     delivery_status: str | None = None
     processed: int = 0
+    session_id: str | None = None
 
 
 class OutboxRow(msgspec.Struct):
@@ -87,6 +88,40 @@ class StatusRow(msgspec.Struct):
     error_detail: str | None = None
 
 
+class SessionRow(msgspec.Struct):
+    """The `agent_sessions` projection of a conversation's session."""
+
+    id: str
+    conversation_id: str
+    phone_number: str | None
+    customer_name: str | None
+    status: str
+    chat_state: str
+    agent_id: str | None
+    last_operator_id: str | None
+    started_by: str
+    started_at: str
+    accepted_at: str | None
+    operator_replied_at: str | None
+    expires_at: str
+    ended_at: str | None
+    end_reason: str | None
+    state_since: str
+    updated_at: str
+
+
+class AssignmentRow(msgspec.Struct):
+    """`chat_assignments`: `assigned` opens a row, `replied` stamps the first reply,
+    `released` closes it with a reason."""
+
+    session_id: str
+    conversation_id: str
+    operator_id: str
+    event: str
+    at: str
+    reason: str | None = None
+
+
 class StepCommit(msgspec.Struct):
     """Everything one actor step writes, in one transaction."""
 
@@ -96,6 +131,8 @@ class StepCommit(msgspec.Struct):
     outbox: list[OutboxRow] = msgspec.field(default_factory=list)
     journal: list[JournalRow] = msgspec.field(default_factory=list)
     pause: PauseRow | None = None
+    session: SessionRow | None = None
+    assignments: list[AssignmentRow] = msgspec.field(default_factory=list)
     inbox_id: int = 0
     exists: bool = False  # the conversation row is known to be stored (a plain UPDATE will do)
 

@@ -278,3 +278,42 @@ def monotonic() -> float:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+class Operator:
+    """An operator account made through the API, with its token."""
+
+    def __init__(self, sim: Sim, data: dict[str, Any], token: str) -> None:
+        self.sim = sim
+        self.id: str = data["id"]
+        self.name: str = data["name"]
+        self.role: str = data["role"]
+        self.token = token
+
+    async def api(
+        self, method: str, path: str, *, body: Any = None, expect: int | None = 200
+    ) -> Any:
+        return await self.sim.api(method, path, body=body, token=self.token, expect=expect)
+
+    async def next(self, expect: int | None = 200) -> Any:
+        return await self.api("POST", "/api/operator/next", expect=expect)
+
+    async def reply(self, session_id: str, text: str, expect: int | None = 201) -> Any:
+        return await self.api(
+            "POST", f"/api/agent/sessions/{session_id}/messages", body={"text": text}, expect=expect
+        )
+
+
+async def make_operator(sim: Sim, name: str, role: str = "agent") -> Operator:
+    email = f"{name.lower().replace(' ', '.')}@shop.example"
+    created = await sim.api(
+        "POST", "/api/operators", body={"name": name, "email": email, "role": role}, expect=201
+    )
+    return Operator(sim, created["operator"], created["token"])
+
+
+async def session_of(sim: Sim, phone: str) -> dict[str, Any]:
+    conversation = await sim.conversation(phone)
+    session: dict[str, Any] | None = conversation["session"]
+    assert session is not None, conversation
+    return session

@@ -208,7 +208,7 @@ def test_wake_at_expiry_clears_the_pause() -> None:
     )
     assert state.pause is None
     assert journal(effects) == [("conversation_pause_expiry", "pause_expired")]
-    assert next_wakeup(state) is None
+    assert next_wakeup(state, POLICY) is None
 
 
 def test_early_wake_changes_nothing() -> None:
@@ -248,7 +248,7 @@ def test_next_wakeup_is_the_earliest_deadline(
     state: ConversationState, expected: datetime | None
 ) -> None:
     """next_wakeup gives the earliest deadline in the state, or None."""
-    assert next_wakeup(state) == expected
+    assert next_wakeup(state, POLICY) == expected
 
 
 def test_first_message_starts_the_default_flow() -> None:
