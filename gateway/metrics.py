@@ -31,7 +31,21 @@ async def render_metrics(runtime: Runtime) -> str:
         ("gateway_outbox_failed_total", "counter", runtime.sender.failed, "sends given up"),
         ("gateway_outbox_retried_total", "counter", runtime.sender.retried, "sends retried"),
         ("gateway_events_published_total", "counter", runtime.events.published, "dashboard events"),
+        ("gateway_sessions_open", "gauge", len(runtime.desk.sessions), "open agent sessions"),
+        (
+            "gateway_sessions_waiting",
+            "gauge",
+            len(runtime.desk.waiting_ids()),
+            "sessions waiting for an operator",
+        ),
+        (
+            "gateway_timer_lateness_max_seconds",
+            "gauge",
+            max(runtime.timers.lateness, default=0.0),
+            "the latest of the recent deadlines' firing delays",
+        ),
     ]
+
     lines = []
     for name, kind, value, help_text in gauges:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
