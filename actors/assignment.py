@@ -14,7 +14,7 @@ import msgspec
 
 from actors.effects import AssignmentLog, Effect, Notify, Record, Send
 from actors.policy import Policy
-from actors.sessions import move, note, session_dict, updated
+from actors.sessions import message_event, move, note, session_dict, updated
 from actors.state import ConversationState, Session
 
 replace = msgspec.structs.replace
@@ -67,6 +67,13 @@ def assign(
         if session.agent_id == operator_id:
             return state, Outcome(True, session=session_dict(state, session))
         return state, refused("held_by_other", f"held by {session.agent_id}", state, session)
+    if session.chat_state == "waiting_real_user_reply":
+        return state, refused(
+            "awaiting_customer",
+            "the chat waits for the customer's reply; it is assignable when the customer writes",
+            state,
+            session,
+        )
     was_waiting = session.chat_state == "waiting_assignment"
     session = move(
         session,
@@ -132,18 +139,7 @@ def operator_reply(
         )
     index = sum(1 for e in fx if isinstance(e, Send | Record))
     fx.append(Send(text, sender_type="agent", sender_id=operator_id, session_id=session.id))
-    fx.append(
-        Notify(
-            "message.created",
-            {
-                "session_id": session.id,
-                "conversation_id": state.id,
-                "sender_type": "agent",
-                "sender_id": operator_id,
-                "text": text,
-            },
-        )
-    )
+    fx.append(message_event(state, session, "agent", text, operator_id))
     holder = session.agent_id
     if holder == operator_id:
         fx.append(AssignmentLog(session.id, operator_id, "replied"))

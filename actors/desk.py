@@ -49,6 +49,7 @@ DeskMessage = Next | AssignTo | SessionEvent
 
 
 class _Entry(msgspec.Struct):
+    arrival: int  # ties of `since` go by the order the desk learnt of the sessions
     rev: int
     conversation_id: str
     chat_state: str
@@ -58,7 +59,7 @@ class _Entry(msgspec.Struct):
 
 
 class Desk(Actor[DeskMessage]):
-    __slots__ = ("_ask", "_capacity", "_ended", "_reader", "sessions")
+    __slots__ = ("_arrivals", "_ask", "_capacity", "_ended", "_reader", "sessions")
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class Desk(Actor[DeskMessage]):
         self._ask = ask
         self._capacity = capacity
         self.sessions: dict[str, _Entry] = {}  # every open session
+        self._arrivals = 0
         self._ended: dict[str, None] = {}  # recent ends, so late news cannot revive them
 
     # Read-only views for the HTTP edge (the dashboard feed, monitoring).
@@ -88,11 +90,11 @@ class Desk(Actor[DeskMessage]):
 
     def waiting(self) -> list[str]:
         entries = [
-            (e.since, sid)
+            (e.since, e.arrival, sid)
             for sid, e in self.sessions.items()
             if e.chat_state == "waiting_assignment"
         ]
-        return [sid for _, sid in sorted(entries)]
+        return [sid for _, _, sid in sorted(entries)]
 
     async def setup(self) -> None:
         for row in await session_store.open_sessions(self._reader):
@@ -171,7 +173,9 @@ class Desk(Actor[DeskMessage]):
             return
         if session_id in self._ended:
             return
+        self._arrivals += 1
         self.sessions[session_id] = _Entry(
+            arrival=known.arrival if known is not None else self._arrivals,
             rev=rev,
             conversation_id=data["conversation_id"],
             chat_state=data["chat_state"],

@@ -110,12 +110,7 @@ class Runtime:
             events=self.events,
         )
         self.registry = Registry(ctx, self.config.mailbox_size)
-        self.desk = Desk(
-            reader=self.reader,
-            ask=self.registry.ask,
-            on_busy=self.registry.track,
-            capacity=self.policy_for("").assignment.max_active_per_operator,
-        )
+        self.desk = self._new_desk()
         self.events.subscribe(self._to_desk)
         self.sender = OutboxSender(
             reader=self.reader,
@@ -224,7 +219,18 @@ class Runtime:
             self.desk.tell(SessionEvent(data), force=True)
 
     async def ask_desk(self, message: Next | AssignTo) -> Any:
+        if self.desk.stopped and self.started:
+            log.error("desk_restarted")  # it failed on a bug; its index is rebuilt
+            self.desk = self._new_desk()
         return await self.desk.ask(message, force=True)
+
+    def _new_desk(self) -> Desk:
+        return Desk(
+            reader=self.reader,
+            ask=self.registry.ask,
+            on_busy=self.registry.track,
+            capacity=self.policy_for("").assignment.max_active_per_operator,
+        )
 
     def _on_due(self, key: Hashable) -> None:
         if key == OUTBOX_TIMER_KEY:

@@ -83,17 +83,7 @@ def session_dict(state: ConversationState, session: Session) -> dict[str, Any]:
 def note(state: ConversationState, session: Session, text: str, fx: list[Effect]) -> None:
     """A system message in the session (seen by agents, not sent to the customer)."""
     fx.append(Record("out", "system", "note", text, session_id=session.id))
-    fx.append(
-        Notify(
-            "message.created",
-            {
-                "session_id": session.id,
-                "conversation_id": state.id,
-                "sender_type": "system",
-                "text": text,
-            },
-        )
-    )
+    fx.append(message_event(state, session, "system", text))
 
 
 def updated(
@@ -167,3 +157,29 @@ def check_expiry(
     if session is not None and now >= session.expires_at:
         return end_session(state, now, "expired", policy.sessions.expired_text, fx)
     return state
+
+
+def message_event(
+    state: ConversationState,
+    session: Session | None,
+    sender_type: str,
+    text: str | None,
+    sender_id: str | None = None,
+) -> Notify:
+    """A `message.created` event, carrying who holds the session (so that each dashboard
+    feed can tell, without asking anyone, whether its operator may see it)."""
+    data: dict[str, Any] = {
+        "conversation_id": state.id,
+        "sender_type": sender_type,
+        "sender_id": sender_id,
+        "text": text,
+        "session_id": None,
+    }
+    if session is not None:
+        data.update(
+            session_id=session.id,
+            agent_id=session.agent_id,
+            last_operator_id=session.last_operator_id,
+            chat_state=session.chat_state,
+        )
+    return Notify("message.created", data)

@@ -18,7 +18,7 @@ from actors.assignment import (
     release,
 )
 from actors.bot import run_bot
-from actors.effects import Effect, Journal, Notify, Record, Reply
+from actors.effects import Effect, Journal, Record, Reply
 from actors.messages import (
     AgentMessage,
     AgentReply,
@@ -45,6 +45,7 @@ from actors.sessions import (
     check_expiry,
     end_session,
     is_end_keyword,
+    message_event,
     session_dict,
     start_session,
 )
@@ -152,25 +153,23 @@ def _customer(
         unread_count=state.unread_count + 1,
     )
     fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
-    fx.append(
-        Notify(
-            "message.created",
-            {
-                "conversation_id": state.id,
-                "session_id": session_id,
-                "sender_type": "customer",
-                "text": msg.text or msg.choice_title,
-            },
-        )
-    )
     if state.status == "closed" or state.archived_at is not None:
         state = replace(state, status="open", archived_at=None)
         fx.append(Journal("conversation", "reopened"))
+    text = msg.text or msg.choice_title
     if state.session is not None:
+        session = state.session
         if is_end_keyword(msg.text, policy):
+            fx.append(message_event(state, session, "customer", text))
             return end_session(state, now, "customer", policy.sessions.ended_text, fx)
-        fx.append(Journal("agent_session", "forwarded_to_agent", state.session.id))
-        return customer_wrote(state, now, policy, fx)
+        fx.append(Journal("agent_session", "forwarded_to_agent", session.id))
+        mark = len(fx)
+        state = customer_wrote(state, now, policy, fx)
+        # the message comes first, but says who may see it as the session stands after it
+        fx.insert(mark, message_event(state, state.session, "customer", text))
+        return state
+
+    fx.append(message_event(state, None, "customer", text))
     if paused:
         assert state.pause is not None
         fx.append(

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from actors.desk import Next
 from actors.operators import EmailTaken, create_operator
-from gateway.api_sessions import outcome_response, session_view
+from gateway.api_sessions import operator_only, outcome_response, session_view
 from gateway.auth import principal_of, requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError
@@ -70,10 +70,12 @@ async def list_operators(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def next_chat(request: web.Request) -> web.Response:
-    outcome = await gateway_of(request).runtime.ask_desk(Next(principal_of(request).id))
+    principal = principal_of(request)
+    operator_only(principal)
+    outcome = await gateway_of(request).runtime.ask_desk(Next(principal.id))
     if outcome is None:
         return web.Response(status=204)
-    return outcome_response(outcome)
+    return outcome_response(outcome, principal)
 
 
 @requires("supervisor")

@@ -14,7 +14,7 @@ from actors.assignment import Outcome
 from actors.desk import AssignTo
 from actors.keys import conversation_id
 from actors.messages import AgentReply, EndSession, Identity, Release, StartSession
-from gateway.auth import Principal, at_least, principal_of, requires
+from gateway.auth import ENV_ADMIN_ID, Principal, at_least, principal_of, requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError, error_response
 from gateway.jsonio import json_response, read_json
@@ -62,7 +62,11 @@ def session_view(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in keys}
 
 
-def outcome_response(outcome: Outcome | None, status: int = 200) -> web.Response:
+def outcome_response(
+    outcome: Outcome | None, principal: Principal, status: int = 200
+) -> web.Response:
+    """A session command's answer: the session, or the error (carrying the session only
+    when the caller may read it)."""
     if outcome is None:
         raise ApiError(404, "not_found", "no such session")
     if outcome.ok:
@@ -71,7 +75,7 @@ def outcome_response(outcome: Outcome | None, status: int = 200) -> web.Response
     response = error_response(
         STATUS.get(outcome.code or "", 409), outcome.code or "conflict", outcome.message
     )
-    if outcome.session is not None:
+    if outcome.session is not None and may_see(principal, outcome.session):
         body = msgspec.json.decode(response.body)  # type: ignore[arg-type]
         body["session"] = session_view(outcome.session)
         return json_response(body, status=response.status)
@@ -80,7 +84,7 @@ def outcome_response(outcome: Outcome | None, status: int = 200) -> web.Response
 
 def may_see(principal: Principal, row: dict[str, Any]) -> bool:
     """Agents see the sessions they hold or handled last and those that wait; supervisors
-    see all."""
+    see all. (`may_read` adds the sessions an agent handled earlier.)"""
     if at_least(principal, "supervisor"):
         return True
     return (
@@ -94,9 +98,8 @@ async def session_or_404(request: web.Request, *, visible: bool = True) -> dict[
     row = await session_store.get(gateway_of(request).runtime.reader, session_id)
     if row is None:
         raise ApiError(404, "not_found", f"no session {session_id}", "id")
-    if visible and not may_see(principal_of(request), row):
+    if visible and not await may_read(request, row):
         raise ApiError(403, "forbidden", "agents see only their own sessions and waiting ones")
-
     return row
 
 
@@ -116,7 +119,7 @@ async def start(request: web.Request) -> web.Response:
         who = Identity(business_id=business, customer_id=phone, phone=phone)
         cid = conversation_id(business, phone)
     outcome = await gw.runtime.ask(cid, StartSession(who=who, started_by="api"))
-    return outcome_response(outcome, status=201)
+    return outcome_response(outcome, principal_of(request), status=201)
 
 
 @requires("agent")
@@ -192,7 +195,9 @@ async def assign(request: web.Request) -> web.Response:
     row = await session_or_404(request, visible=False)
     body = await read_json(request, AssignBody)
     agent_id = body.agent_id or principal.id
-    if agent_id != principal.id:
+    if agent_id == principal.id:
+        operator_only(principal)
+    else:
         if not at_least(principal, "supervisor"):
             raise ApiError(
                 403, "forbidden", "an agent may accept chats only for itself", "agent_id"
@@ -201,7 +206,8 @@ async def assign(request: web.Request) -> web.Response:
             raise ApiError(404, "not_found", f"no operator {agent_id}", "agent_id")
     if row["status"] == "ended":
         raise ApiError(409, "session_ended", "the session has ended")
-    return outcome_response(await gw.runtime.ask_desk(AssignTo(row["id"], agent_id)))
+    outcome = await gw.runtime.ask_desk(AssignTo(row["id"], agent_id))
+    return outcome_response(outcome, principal)
 
 
 @requires("agent")
@@ -215,7 +221,7 @@ async def release(request: web.Request) -> web.Response:
     outcome = await gateway_of(request).runtime.ask(
         row["conversation_id"], Release(row["id"], reason)
     )
-    return outcome_response(outcome)
+    return outcome_response(outcome, principal)
 
 
 @requires("agent")
@@ -228,14 +234,14 @@ async def end(request: web.Request) -> web.Response:
     holder = row["agent_id"] == principal.id
 
     supervisor = at_least(principal, "supervisor")
-    if not (holder or supervisor or row["chat_state"] == "waiting_assignment"):
+    if not (holder or supervisor):
         raise ApiError(409, "not_held", "the session is not held by you")
     reason = "supervisor" if supervisor and not holder else "agent"
     outcome = await gateway_of(request).runtime.ask(
         row["conversation_id"],
         EndSession(row["id"], reason),  # type: ignore[arg-type]
     )
-    return outcome_response(outcome)
+    return outcome_response(outcome, principal)
 
 
 @requires("agent")
@@ -260,7 +266,7 @@ async def send_message(request: web.Request) -> web.Response:
         AgentReply(row["id"], principal.id, text, may_override=at_least(principal, "supervisor")),
     )
     if not outcome.ok:
-        return outcome_response(outcome)
+        return outcome_response(outcome, principal)
     message = await messages.get(gw.runtime.reader, outcome.message_id)
     return json_response(message_view(message), status=201)
 
@@ -278,3 +284,23 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/{{id}}/end", end)
     app.router.add_get(f"{base}/{{id}}/messages", list_messages)
     app.router.add_post(f"{base}/{{id}}/messages", send_message)
+
+
+async def may_read(request: web.Request, row: dict[str, Any]) -> bool:
+    """What an agent may open: what it may see, and every session of its history."""
+    principal = principal_of(request)
+    if may_see(principal, row):
+        return True
+    reader = gateway_of(request).runtime.reader
+    assignments = await session_store.assignments_of(reader, row["id"])
+    return any(a["operator_id"] == principal.id for a in assignments)
+
+
+def operator_only(principal: Principal) -> None:
+    """Taking chats is for operators; the environment's admin token is not one."""
+    if principal.id == ENV_ADMIN_ID:
+        raise ApiError(
+            403,
+            "not_an_operator",
+            "the environment admin takes no chats; create an operator (POST /api/operators)",
+        )

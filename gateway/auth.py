@@ -20,6 +20,7 @@ from storage.reader import Reader
 
 Role = Literal["agent", "supervisor", "admin"]
 RANK: dict[str, int] = {"agent": 1, "supervisor": 2, "admin": 3}
+ENV_ADMIN_ID = "admin"  # the principal of `auth.admin_token_env`; not an operator
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -45,7 +46,7 @@ class Authenticator:
 
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
-            return Principal(id="admin", name="admin", role="admin")
+            return Principal(id=ENV_ADMIN_ID, name="admin", role="admin")
         if self._reader is None:
             return None
         digest = hash_token(token)

@@ -11,7 +11,6 @@ from typing import Any
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from actors.desk import Desk
 from gateway.auth import Principal, at_least, principal_of, requires
 from gateway.context import gateway_of
 
@@ -20,7 +19,7 @@ QUEUE_LIMIT = 1000
 SESSION_EVENTS = ("session.created", "session.updated")
 
 
-def visible(principal: Principal, event_type: str, data: dict[str, Any], desk: Desk) -> bool:
+def visible(principal: Principal, event_type: str, data: dict[str, Any]) -> bool:
     if at_least(principal, "supervisor"):
         return True
     if event_type == "queue.changed":
@@ -31,10 +30,10 @@ def visible(principal: Principal, event_type: str, data: dict[str, Any], desk: D
             data.get("last_operator_id"),
         )
     if event_type == "message.created":
-        session_id = data.get("session_id")
-        if not session_id:
-            return False
-        return desk.holder_of(session_id) == principal.id or session_id in desk.waiting_ids()
+        return bool(data.get("session_id")) and (
+            data.get("chat_state") == "waiting_assignment"
+            or principal.id in (data.get("agent_id"), data.get("last_operator_id"))
+        )
     return False
 
 
@@ -61,7 +60,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
 
     def listener(event_type: str, data: dict[str, Any]) -> None:
-        if not visible(principal, event_type, data, runtime.desk):
+        if not visible(principal, event_type, data):
             return
         try:
             queue.put_nowait({"type": event_type, "data": data})
