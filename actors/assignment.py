@@ -145,7 +145,9 @@ def operator_reply(
         fx.append(AssignmentLog(session.id, operator_id, "replied"))
     keep = holder if policy.assignment.policy == "sticky" else None
     if holder is not None and keep is None:
-        fx.append(AssignmentLog(session.id, holder, "released", "replied"))
+        reason = "replied" if holder == operator_id else f"replied_by_{operator_id}"
+        fx.append(AssignmentLog(session.id, holder, "released", reason))
+
     was_waiting = session.chat_state == "waiting_assignment"
     session = move(
         session,

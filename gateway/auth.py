@@ -7,6 +7,7 @@ with `@requires(role)`; routes without it are public (webhooks, health, metrics,
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -37,12 +38,15 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 
 class Authenticator:
     """Finds the principal of a token: the admin from the environment, or an operator by the
-    SHA-256 of its token (looked up once, then remembered)."""
+    SHA-256 of its token (remembered for a minute, so a deactivated operator loses access
+    within that time)."""
+
+    TTL_SECONDS = 60.0
 
     def __init__(self, admin_token: str, reader: Callable[[], Reader] | None = None) -> None:
         self._admin_token = admin_token
         self._reader = reader
-        self._known: dict[str, Principal] = {}
+        self._known: dict[str, tuple[Principal, float]] = {}
 
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
@@ -50,16 +54,18 @@ class Authenticator:
         if self._reader is None:
             return None
         digest = hash_token(token)
+        now = time.monotonic()
         known = self._known.get(digest)
-        if known is not None:
-            return known
+        if known is not None and known[1] > now:
+            return known[0]
         row = await operators.by_token_hash(self._reader(), digest)
         if row is None:
+            self._known.pop(digest, None)
             return None
         principal = Principal(id=row["id"], name=row["name"], role=row["role"])
         if len(self._known) > 10_000:
             self._known.clear()
-        self._known[digest] = principal
+        self._known[digest] = (principal, now + self.TTL_SECONDS)
         return principal
 
 

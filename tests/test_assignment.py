@@ -350,7 +350,7 @@ TABLE = [
         "pool",
         "supervisor-override-releases-the-holder",
         Case(assigned(ANA), AgentReply(SID, SUP, "Hi", may_override=True),
-             "waiting_real_user_reply", None, SUP, NOW, [("released", ANA, "replied")]),
+             "waiting_real_user_reply", None, SUP, NOW, [("released", ANA, f"replied_by_{SUP}")]),
     ),
     *case(
         "both",
