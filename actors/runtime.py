@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -40,29 +41,19 @@ VIRTUAL_NOW_KEY = "virtual_clock_now"
 REPLAY_MAX_ATTEMPTS = 3
 
 
+@dataclass(frozen=True, slots=True)
 class RuntimeConfig:
-    def __init__(
-        self,
-        *,
-        db_path: str,
-        synchronous: str = "FULL",
-        writer_max_batch: int = 2000,
-        mailbox_size: int = 256,
-        passivate_after: float = 300.0,
-        outbox_concurrency: int = 32,
-        outbox_max_attempts: int = 8,
-        retry_base: float = 1.0,
-        retry_max: float = 3600.0,
-    ) -> None:
-        self.db_path = db_path
-        self.synchronous = synchronous
-        self.writer_max_batch = writer_max_batch
-        self.mailbox_size = mailbox_size
-        self.passivate_after = passivate_after
-        self.outbox_concurrency = outbox_concurrency
-        self.outbox_max_attempts = outbox_max_attempts
-        self.retry_base = retry_base
-        self.retry_max = retry_max
+    """The runtime's knobs (from settings.toml, or a benchmark's choice)."""
+
+    db_path: str
+    synchronous: str = "FULL"
+    writer_max_batch: int = 2000
+    mailbox_size: int = 256
+    passivate_after: float = 300.0
+    outbox_concurrency: int = 32
+    outbox_max_attempts: int = 8
+    retry_base: float = 1.0
+    retry_max: float = 3600.0
 
 
 class Runtime:

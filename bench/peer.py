@@ -63,7 +63,8 @@ def run() -> list[Row]:
     gateway_rps, pywa_rps, pywa_failed = [], [], []
     for run_no in range(RUNS):
         with _graph() as graph:
-            with _pywa(graph.url) as bot:
+            graph_url = graph.health_url.removesuffix("/healthz")
+            with _pywa(graph_url) as bot:
                 warm_up(bot.health_url.removesuffix("/healthz"), requests)
                 result = run_wrk(
                     bot.health_url.removesuffix("/healthz"),
@@ -74,7 +75,7 @@ def run() -> list[Row]:
             assert result["non2xx"] == 0, result
             pywa_rps.append(result["rps"])
             pywa_failed.append(bot.log_count("Error occurred while 'reply'"))
-            with _gateway(graph.url, run_no) as gateway:
+            with _gateway(graph_url, run_no) as gateway:
                 warm_up(gateway.health_url.removesuffix("/healthz"), requests)
                 result = run_wrk(
                     gateway.health_url.removesuffix("/healthz"),
@@ -109,7 +110,6 @@ def _graph() -> Server:
         ),
         f"http://127.0.0.1:{port}/healthz",
     )
-    server.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     return server
 
 

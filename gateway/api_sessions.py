@@ -103,6 +103,26 @@ async def session_or_404(request: web.Request, *, visible: bool = True) -> dict[
     return row
 
 
+async def may_read(request: web.Request, row: dict[str, Any]) -> bool:
+    """What an agent may open: what it may see, and every session of its history."""
+    principal = principal_of(request)
+    if may_see(principal, row):
+        return True
+    reader = gateway_of(request).runtime.reader
+    assignments = await session_store.assignments_of(reader, row["id"])
+    return any(a["operator_id"] == principal.id for a in assignments)
+
+
+def operator_only(principal: Principal) -> None:
+    """Taking chats is for operators; the environment's admin token is not one."""
+    if principal.id == ENV_ADMIN_ID:
+        raise ApiError(
+            403,
+            "not_an_operator",
+            "the environment admin takes no chats; create an operator (POST /api/operators)",
+        )
+
+
 @requires("agent")
 async def start(request: web.Request) -> web.Response:
     gw = gateway_of(request)
@@ -165,11 +185,10 @@ async def history(request: web.Request) -> web.Response:
     if filters.get("status") not in (None, "waiting", "active", "ended"):
         raise ApiError(400, "invalid_query", "status is waiting, active or ended", "status")
     start_day, end_day = _day(request, "start_date"), _day(request, "end_date")
-    if start_day is not None:
-        filters["start_date"] = start_day.isoformat()
+    if start_day is not None:  # inclusive days, on started_at
+        filters["started_from"] = f"{start_day}T00:00:00.000000Z"
     if end_day is not None:
-        filters["end_date"] = end_day.isoformat()
-        filters["end_date_exclusive"] = f"{end_day + timedelta(days=1)}T00:00:00.000000Z"
+        filters["started_before"] = f"{end_day + timedelta(days=1)}T00:00:00.000000Z"
     if not at_least(principal, "supervisor"):
         filters["agent_id"] = principal.id
     rows, total = await session_store.history(
@@ -284,23 +303,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/{{id}}/end", end)
     app.router.add_get(f"{base}/{{id}}/messages", list_messages)
     app.router.add_post(f"{base}/{{id}}/messages", send_message)
-
-
-async def may_read(request: web.Request, row: dict[str, Any]) -> bool:
-    """What an agent may open: what it may see, and every session of its history."""
-    principal = principal_of(request)
-    if may_see(principal, row):
-        return True
-    reader = gateway_of(request).runtime.reader
-    assignments = await session_store.assignments_of(reader, row["id"])
-    return any(a["operator_id"] == principal.id for a in assignments)
-
-
-def operator_only(principal: Principal) -> None:
-    """Taking chats is for operators; the environment's admin token is not one."""
-    if principal.id == ENV_ADMIN_ID:
-        raise ApiError(
-            403,
-            "not_an_operator",
-            "the environment admin takes no chats; create an operator (POST /api/operators)",
-        )

@@ -95,7 +95,8 @@ async def held_by(reader: Reader, operator_id: str) -> list[dict[str, Any]]:
 async def history(
     reader: Reader, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Sessions newest first; `agent_id` matches any operator that handled the session."""
+    """Sessions newest first; `agent_id` matches any operator that handled the session;
+    `started_from` / `started_before` bound started_at (ISO instants)."""
     where, params = [], {}
     if filters.get("agent_id"):
         where.append(
@@ -112,12 +113,12 @@ async def history(
         )
         escaped = filters["search"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params["search"] = f"%{escaped}%"
-    if filters.get("start_date"):
-        where.append("started_at >= :start")
-        params["start"] = f"{filters['start_date']}T00:00:00.000000Z"
-    if filters.get("end_date"):
-        where.append("started_at < :end")
-        params["end"] = filters["end_date_exclusive"]
+    if filters.get("started_from"):
+        where.append("started_at >= :started_from")
+        params["started_from"] = filters["started_from"]
+    if filters.get("started_before"):
+        where.append("started_at < :started_before")
+        params["started_before"] = filters["started_before"]
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     total = await reader.scalar(f"SELECT count(*) FROM agent_sessions {clause}", params)
     rows = await reader.all(
@@ -148,18 +149,18 @@ async def stuck(reader: Reader, before: str) -> list[dict[str, Any]]:
     )
 
 
+# Seconds from an assignment to the operator's first reply (NULL before it replies).
+_RESPONSE = "(julianday(first_reply_at) - julianday(assigned_at)) * 86400"
+
+
 async def operator_stats(reader: Reader, since: str) -> list[dict[str, Any]]:
     """Per operator, assignments since `since`: totals, completed, active, response times."""
     return _dicts(
         await reader.all(
             "SELECT operator_id, count(*) AS total_assignments,"
             " sum(released_at IS NOT NULL) AS completed, sum(released_at IS NULL) AS active,"
-            " avg(CASE WHEN first_reply_at IS NOT NULL THEN"
-            "   (julianday(first_reply_at) - julianday(assigned_at)) * 86400 END)"
-            "   AS avg_response_seconds,"
-            " max(CASE WHEN first_reply_at IS NOT NULL THEN"
-            "   (julianday(first_reply_at) - julianday(assigned_at)) * 86400 END)"
-            "   AS max_response_seconds,"
+            f" avg({_RESPONSE}) AS avg_response_seconds,"
+            f" max({_RESPONSE}) AS max_response_seconds,"
             " sum(first_reply_at IS NOT NULL) AS replied"
             " FROM chat_assignments WHERE assigned_at >= ? GROUP BY operator_id"
             " ORDER BY total_assignments DESC",
