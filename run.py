@@ -8,7 +8,7 @@ import sys
 
 from aiohttp import web
 
-from actors.errors import FlowError
+from actors.flows.loader import FlowError
 from gateway.app import create_app
 from gateway.logs import configure_logging
 from gateway.settings import SettingsError, load_settings

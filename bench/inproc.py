@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actors.clock import Clock
-from actors.runtime import Runtime
+from actors.runtime.clock import Clock
+from actors.system import Runtime
 from bench.common import REPO
 from gateway.app import create_app
 from gateway.context import GATEWAY

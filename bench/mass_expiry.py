@@ -42,7 +42,7 @@ def _rewrite_all(conn: sqlite3.Connection, ids: list[str], at: str) -> None:
 
 
 async def child(db: Path, mode: str) -> dict[str, float]:
-    from actors.clock import VirtualClock
+    from actors.runtime.clock import VirtualClock
     from bench.inproc import runtime_for
 
     due = datetime.fromisoformat(Path(f"{db}.due").read_text())  # noqa: ASYNC240 (start-up)

@@ -31,7 +31,7 @@ COUNT = 100_000
 
 
 async def child(db: Path) -> dict[str, float]:
-    from actors.messages import Ping
+    from actors.conversation.messages import Ping
     from bench.inproc import runtime_for
     from storage import conversations
 

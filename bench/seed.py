@@ -10,9 +10,9 @@ from pathlib import Path
 
 import msgspec
 
-from actors.commit import conversation_row, pause_row
-from actors.keys import conversation_id
-from actors.state import Pause, new_conversation
+from actors.conversation.keys import conversation_id
+from actors.conversation.state import Pause, new_conversation
+from actors.conversation.step_commit import conversation_row, pause_row
 from storage.conversations import _UPSERT
 from storage.migrate import migrate
 from storage.pauses import upsert as upsert_pause

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from actors.clock import VirtualClock
+from actors.runtime.clock import VirtualClock
 from gateway.auth import requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError

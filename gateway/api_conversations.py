@@ -10,20 +10,12 @@ from gateway.auth import requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response
+from gateway.lookups import conversation_or_404
 from gateway.paging import page, paging
 from gateway.views import conversation_view, message_view
 from storage import conversations, journal, messages
 
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-async def conversation_or_404(request: web.Request) -> dict[str, Any]:
-    gw = gateway_of(request)
-    conversation_id = request.match_info["id"]
-    row = await conversations.get(gw.runtime.reader, conversation_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"no conversation {conversation_id}", "id")
-    return row
 
 
 @requires("supervisor")

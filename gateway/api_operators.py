@@ -9,13 +9,14 @@ from typing import Literal
 import msgspec
 from aiohttp import web
 
-from actors.desk import Next
-from actors.operators import EmailTaken, create_operator
-from gateway.api_sessions import operator_only, outcome_response, session_view
+from actors.accounts import EmailTaken, create_operator
+from actors.desk.desk import Next
+from gateway.access import operator_only
 from gateway.auth import principal_of, requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
+from gateway.outcomes import outcome_response, session_view
 from gateway.paging import int_param
 from storage import operators
 from storage import sessions as session_store

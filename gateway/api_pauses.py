@@ -8,13 +8,13 @@ import asyncio
 import msgspec
 from aiohttp import web
 
-from actors.messages import PauseRequest, ResumeRequest, Wake
-from actors.state import decode_state
-from gateway.api_conversations import conversation_or_404
+from actors.conversation.messages import PauseRequest, ResumeRequest, Wake
+from actors.conversation.state import decode_state
 from gateway.auth import principal_of, requires
 from gateway.context import gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
+from gateway.lookups import conversation_or_404
 from gateway.paging import page, paging
 from gateway.views import pause_row_view, pause_view
 from storage import pauses

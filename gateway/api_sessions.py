@@ -10,14 +10,16 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from actors.assignment import Outcome
-from actors.desk import AssignTo
-from actors.keys import conversation_id
-from actors.messages import AgentReply, EndSession, Identity, Release, StartSession
-from gateway.auth import ENV_ADMIN_ID, Principal, at_least, principal_of, requires
+from actors.conversation.keys import conversation_id
+from actors.conversation.messages import AgentReply, EndSession, Identity, Release, StartSession
+from actors.desk.desk import AssignTo
+from gateway.access import operator_only
+from gateway.auth import at_least, principal_of, requires
 from gateway.context import gateway_of
-from gateway.errors import ApiError, error_response
+from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
+from gateway.lookups import session_or_404
+from gateway.outcomes import outcome_response, session_view
 from gateway.paging import page, paging
 from gateway.views import message_view
 from storage import conversations, messages, operators
@@ -25,7 +27,6 @@ from storage import sessions as session_store
 
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-STATUS = {"not_found": 404, "unavailable": 503}
 
 
 class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,89 +39,6 @@ class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class MessageBody(msgspec.Struct, forbid_unknown_fields=True):
     text: str
-
-
-def session_view(row: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "id",
-        "conversation_id",
-        "phone_number",
-        "customer_name",
-        "status",
-        "chat_state",
-        "agent_id",
-        "last_operator_id",
-        "started_by",
-        "started_at",
-        "accepted_at",
-        "operator_replied_at",
-        "expires_at",
-        "ended_at",
-        "end_reason",
-        "state_since",
-    )
-    return {k: row.get(k) for k in keys}
-
-
-def outcome_response(
-    outcome: Outcome | None, principal: Principal, status: int = 200
-) -> web.Response:
-    """A session command's answer: the session, or the error (carrying the session only
-    when the caller may read it)."""
-    if outcome is None:
-        raise ApiError(404, "not_found", "no such session")
-    if outcome.ok:
-        assert outcome.session is not None
-        return json_response(session_view(outcome.session), status=status)
-    response = error_response(
-        STATUS.get(outcome.code or "", 409), outcome.code or "conflict", outcome.message
-    )
-    if outcome.session is not None and may_see(principal, outcome.session):
-        body = msgspec.json.decode(response.body)  # type: ignore[arg-type]
-        body["session"] = session_view(outcome.session)
-        return json_response(body, status=response.status)
-    return response
-
-
-def may_see(principal: Principal, row: dict[str, Any]) -> bool:
-    """Agents see the sessions they hold or handled last and those that wait; supervisors
-    see all. (`may_read` adds the sessions an agent handled earlier.)"""
-    if at_least(principal, "supervisor"):
-        return True
-    return (
-        principal.id in (row["agent_id"], row["last_operator_id"])
-        or row["chat_state"] == "waiting_assignment"
-    )
-
-
-async def session_or_404(request: web.Request, *, visible: bool = True) -> dict[str, Any]:
-    session_id = request.match_info["id"]
-    row = await session_store.get(gateway_of(request).runtime.reader, session_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"no session {session_id}", "id")
-    if visible and not await may_read(request, row):
-        raise ApiError(403, "forbidden", "agents see only their own sessions and waiting ones")
-    return row
-
-
-async def may_read(request: web.Request, row: dict[str, Any]) -> bool:
-    """What an agent may open: what it may see, and every session of its history."""
-    principal = principal_of(request)
-    if may_see(principal, row):
-        return True
-    reader = gateway_of(request).runtime.reader
-    assignments = await session_store.assignments_of(reader, row["id"])
-    return any(a["operator_id"] == principal.id for a in assignments)
-
-
-def operator_only(principal: Principal) -> None:
-    """Taking chats is for operators; the environment's admin token is not one."""
-    if principal.id == ENV_ADMIN_ID:
-        raise ApiError(
-            403,
-            "not_an_operator",
-            "the environment admin takes no chats; create an operator (POST /api/operators)",
-        )
 
 
 @requires("agent")

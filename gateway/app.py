@@ -9,9 +9,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from actors.clock import Clock
-from actors.outbound import OutboundProvider
-from actors.runtime import Runtime, RuntimeConfig
+from actors.outbox.outbound import OutboundProvider
+from actors.runtime.clock import Clock
+from actors.system import Runtime, RuntimeConfig
 from gateway import (
     api_admin,
     api_conversations,

@@ -14,7 +14,7 @@ from typing import Literal
 import msgspec
 from aiohttp import web
 
-from actors.operators import hash_token
+from actors.accounts import hash_token
 from gateway.errors import ApiError
 from storage import operators
 from storage.reader import Reader

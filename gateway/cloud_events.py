@@ -14,8 +14,8 @@ from typing import Final
 
 import msgspec
 
-from actors.intake import IntakeItem, StatusNote
-from actors.messages import AgentMessage, CustomerMessage, Identity
+from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
+from actors.intake.accept import IntakeItem, StatusNote
 from gateway.cloud_payload import (
     Change,
     Contact,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from actors.runtime import Runtime
+from actors.system import Runtime
 from gateway.auth import Authenticator
 from gateway.settings import Secrets, Settings
 

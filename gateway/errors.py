@@ -10,7 +10,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
-from actors.errors import ActorStopped, MailboxFull
+from actors.runtime.errors import ActorStopped, MailboxFull
 from gateway.jsonio import json_response
 from storage.writer import WriterClosed
 

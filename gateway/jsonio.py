@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from actors.codec import json_encoder
+from actors.runtime.codec import json_encoder
 
 T = TypeVar("T")
 _encoder = json_encoder()

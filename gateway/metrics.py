@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.runtime import Runtime
+from actors.system import Runtime
 from storage import outbox
 
 

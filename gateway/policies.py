@@ -7,9 +7,9 @@ from pathlib import Path
 
 import msgspec
 
-from actors.flow_loader import load_flows
-from actors.flow_model import FlowSet
-from actors.policy import Policy
+from actors.conversation.policy import Policy
+from actors.flows.loader import load_flows
+from actors.flows.model import FlowSet
 from gateway.settings import Settings
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.policy import (
+from actors.conversation.policy import (
     AssignmentSettings,
     BotSettings,
     NumberSettings,
@@ -16,7 +16,7 @@ from actors.policy import (
     SessionSettings,
     TimeoutSettings,
 )
-from actors.tomlio import decode_toml
+from gateway.tomlio import decode_toml
 
 
 class SettingsError(Exception):

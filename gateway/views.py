@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 
-from actors.sessions import session_dict
-from actors.state import Pause, decode_state
+from actors.conversation.sessions import session_dict
+from actors.conversation.state import Pause, decode_state
 from storage.timefmt import iso, iso_or_none
 
 _json = msgspec.json.Decoder()

@@ -15,8 +15,8 @@ from typing import Any, Final
 
 import msgspec
 
-from actors.intake import IntakeItem, StatusNote
-from actors.messages import AgentMessage, CustomerMessage, Identity
+from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
+from actors.intake.accept import IntakeItem, StatusNote
 from gateway.cloud_events import db_int, parse_timestamp
 
 SOURCE: Final = "wati"

@@ -13,7 +13,7 @@ import msgspec
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory, StepTickTimeFactory
 
-from actors.runtime import Runtime
+from actors.system import Runtime
 from gateway.context import GATEWAY
 from gateway.providers.console import ConsoleProvider
 from gateway.settings import BotSettings, Settings, StorageSettings, WhatsAppSettings

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from actors.actor import Actor, Stop
-from actors.errors import ActorStopped, MailboxFull
+from actors.runtime.actor import Actor, Stop
+from actors.runtime.errors import ActorStopped, MailboxFull
 
 
 class Recorder(Actor[Any]):

@@ -12,10 +12,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from actors.assignment import Outcome
-from actors.effects import AssignmentLog, Effect, Notify, Reply, Send
-from actors.flow_loader import load_flows
-from actors.messages import (
+from actors.conversation.assignment import Outcome
+from actors.conversation.effects import AssignmentLog, Effect, Notify, Reply, Send
+from actors.conversation.messages import (
     AgentReply,
     Assign,
     CustomerMessage,
@@ -25,9 +24,10 @@ from actors.messages import (
     Release,
     Wake,
 )
-from actors.policy import AssignmentSettings, Policy
-from actors.state import ConversationState, Session
-from actors.step import next_wakeup, step
+from actors.conversation.policy import AssignmentSettings, Policy
+from actors.conversation.state import ConversationState, Session
+from actors.conversation.step import next_wakeup, step
+from actors.flows.loader import load_flows
 
 replace = msgspec.structs.replace
 

@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from actors.intake import IntakeItem, StatusNote
-from actors.messages import AgentMessage, CustomerMessage, Identity
+from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
+from actors.intake.accept import IntakeItem, StatusNote
 from gateway import cloud_events
 from gateway.cloud_events import decode_envelope, items_from, parse_timestamp
 

@@ -10,8 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from actors.effects import Choice
-from actors.outbound import OutboundMessage, SendResult
+from actors.outbox.outbound import Choice, OutboundMessage, SendResult
 from gateway.providers.cloud import CloudProvider, classify
 from gateway.providers.graph_body import graph_body, recipient
 from tests.fake_graph import FakeGraph, graph_error

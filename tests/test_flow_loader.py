@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.errors import FlowError
-from actors.flow_loader import load_flows
-from actors.flow_model import MenuNode
+from actors.flows.loader import FlowError, load_flows
+from actors.flows.model import MenuNode
 from tests.sim import REPO
 
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import ClientWebSocketResponse
 
-from actors.policy import AssignmentSettings
+from actors.conversation.policy import AssignmentSettings
 from tests.conftest import MakeSim
 from tests.sim import ADMIN_TOKEN, Sim, make_operator, session_of, settings_for
 

@@ -6,8 +6,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from actors.keys import conversation_id
-from actors.messages import CustomerMessage, Identity, encode_event
+from actors.conversation.keys import conversation_id
+from actors.conversation.messages import CustomerMessage, Identity, encode_event
 from storage.timefmt import iso
 from tests.conftest import MakeSim
 from tests.sim import BUSINESS, hours

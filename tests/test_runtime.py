@@ -9,7 +9,7 @@ import json
 import pytest
 import structlog
 
-from actors.keys import conversation_id
+from actors.conversation.keys import conversation_id
 from gateway.signature import sign
 from tests.sim import APP_SECRET, BUSINESS, Sim, cloud_text, wati_message
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from actors.effects import Effect, Journal, Record, Reply, Send
-from actors.flow_loader import load_flows
-from actors.messages import (
+from actors.conversation.effects import Effect, Journal, Record, Reply, Send
+from actors.conversation.messages import (
     AgentMessage,
     CustomerMessage,
     Identity,
@@ -18,9 +17,10 @@ from actors.messages import (
     ResumeRequest,
     Wake,
 )
-from actors.policy import PauseSettings, Policy
-from actors.state import ConversationState, Pause, Session, new_conversation
-from actors.step import next_wakeup, step
+from actors.conversation.policy import PauseSettings, Policy
+from actors.conversation.state import ConversationState, Pause, Session, new_conversation
+from actors.conversation.step import next_wakeup, step
+from actors.flows.loader import load_flows
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 WHO = Identity(business_id="b1", customer_id="966509491382", phone="966509491382", name="Omar")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 
-from actors.clock import VirtualClock
-from actors.timers import TimerService
+from actors.runtime.clock import VirtualClock
+from actors.runtime.timers import TimerService
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

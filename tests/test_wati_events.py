@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from actors.intake import IntakeItem, StatusNote
-from actors.messages import AgentMessage, CustomerMessage, Identity
+from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
+from actors.intake.accept import IntakeItem, StatusNote
 from gateway import wati_events
 from gateway.wati_events import MissingField, decode_event, items_from
 

@@ -14,7 +14,7 @@ import aiohttp
 import msgspec
 import structlog
 
-from actors.outbound import OutboundMessage, SendResult
+from actors.outbox.outbound import OutboundMessage, SendResult
 from gateway.providers.graph_body import graph_body
 
 log = structlog.get_logger("cloud_provider")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from actors.outbound import OutboundMessage, SendResult
+from actors.outbox.outbound import OutboundMessage, SendResult
 
 log = structlog.get_logger("console_provider")
 

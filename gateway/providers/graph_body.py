@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.outbound import OutboundMessage
+from actors.outbox.outbound import OutboundMessage
 
 MAX_TEXT = 4096
 MAX_BUTTONS_BODY = 1024

@@ -6,13 +6,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from actors.outbox.outbound import Choice
+
 SenderType = Literal["customer", "bot", "agent", "system"]
-
-
-class Choice(msgspec.Struct, frozen=True):
-    id: str
-    title: str
-    description: str | None = None
 
 
 class Send(msgspec.Struct, frozen=True):

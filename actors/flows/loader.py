@@ -7,8 +7,17 @@ from pathlib import Path
 
 import msgspec
 
-from actors.errors import FlowError
-from actors.flow_model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, Node, QuestionNode
+from actors.flows.model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, Node, QuestionNode
+
+
+class FlowError(Exception):
+    """A flow file is invalid; names the file and the key."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
 
 MAX_MENU_ROWS = 10
 MAX_BUTTON_TITLE = 20

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from actors.codec import msgpack_encoder
+from actors.runtime.codec import msgpack_encoder
 
 
 class Identity(msgspec.Struct, frozen=True):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from actors.assignment import (
+from actors.conversation.assignment import (
     Outcome,
     assign,
     check_idle,
@@ -17,9 +17,9 @@ from actors.assignment import (
     refused,
     release,
 )
-from actors.bot import run_bot
-from actors.effects import Effect, Journal, Record, Reply
-from actors.messages import (
+from actors.conversation.bot import run_bot
+from actors.conversation.effects import Effect, Journal, Record, Reply
+from actors.conversation.messages import (
     AgentMessage,
     AgentReply,
     Assign,
@@ -33,15 +33,15 @@ from actors.messages import (
     StartSession,
     Wake,
 )
-from actors.pause_rules import (
+from actors.conversation.pause import (
     check_pause,
     pause_by_request,
     pause_for_agent,
     resume_by_request,
     trigger_reason,
 )
-from actors.policy import Policy
-from actors.sessions import (
+from actors.conversation.policy import Policy
+from actors.conversation.sessions import (
     check_expiry,
     end_session,
     is_end_keyword,
@@ -49,7 +49,7 @@ from actors.sessions import (
     session_dict,
     start_session,
 )
-from actors.state import ConversationState
+from actors.conversation.state import ConversationState
 
 replace = msgspec.structs.replace
 # Kinds that belong to the conversation but that the bot does not answer.

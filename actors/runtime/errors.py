@@ -13,12 +13,3 @@ class MailboxFull(ActorError):
 
 class ActorStopped(ActorError):
     """The actor stopped before it answered: pending asks fail with this."""
-
-
-class FlowError(ActorError):
-    """A flow file is invalid; names the file and the key."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason}")
-        self.file = file
-        self.reason = reason

@@ -6,8 +6,15 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from actors.codec import msgpack_encoder
-from actors.effects import Choice
+from actors.runtime.codec import msgpack_encoder
+
+
+class Choice(msgspec.Struct, frozen=True):
+    """One reply button or list row of a menu."""
+
+    id: str
+    title: str
+    description: str | None = None
 
 
 class OutboundMessage(msgspec.Struct, frozen=True):

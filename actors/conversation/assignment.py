@@ -12,10 +12,10 @@ from typing import Any
 
 import msgspec
 
-from actors.effects import AssignmentLog, Effect, Notify, Record, Send
-from actors.policy import Policy
-from actors.sessions import message_event, move, note, session_dict, updated
-from actors.state import ConversationState, Session
+from actors.conversation.effects import AssignmentLog, Effect, Notify, Record, Send
+from actors.conversation.policy import Policy
+from actors.conversation.sessions import message_event, move, note, session_dict, updated
+from actors.conversation.state import ConversationState, Session
 
 replace = msgspec.structs.replace
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.codec import msgpack_encoder
+from actors.runtime.codec import msgpack_encoder
 
 WINDOW = timedelta(hours=24)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from actors.actor import Actor
-from actors.assignment import Outcome, refused
-from actors.messages import Assign, Message
+from actors.conversation.assignment import Outcome, refused
+from actors.conversation.messages import Assign, Message
+from actors.runtime.actor import Actor
 from storage import sessions as session_store
 from storage.reader import Reader
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import msgspec
 
-from actors.effects import AssignmentLog, Effect, Journal, Notify, Record, Send
-from actors.policy import Policy
-from actors.state import ChatState, ConversationState, Session
+from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record, Send
+from actors.conversation.policy import Policy
+from actors.conversation.state import ChatState, ConversationState, Session
 from storage.timefmt import iso, iso_or_none
 
 replace = msgspec.structs.replace

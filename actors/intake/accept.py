@@ -4,14 +4,15 @@ and only then to their conversations. The webhook is answered after `accept` ret
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from functools import partial
 
 import msgspec
 
-from actors.errors import MailboxFull
-from actors.keys import conversation_id
-from actors.messages import InboundEvent, encode_event
-from actors.registry import Registry
+from actors.conversation.keys import conversation_id
+from actors.conversation.messages import InboundEvent, encode_event
+from actors.runtime.errors import MailboxFull
+from actors.runtime.registry import Registry
 from storage import inbox as inbox_store
 from storage.rows import InboxRow, JournalRow, StatusRow
 from storage.timefmt import iso
@@ -58,7 +59,7 @@ _KIND = {"customer_message": "message", "agent_message": "agent"}
 
 
 async def accept(
-    items: list[IntakeItem], *, writer: Writer, registry: Registry, now: datetime
+    items: list[IntakeItem], *, writer: Writer, registry: Registry[Any], now: datetime
 ) -> IntakeResult:
     """Store every item, then hand the new events to their actors. MailboxFull (before
     anything is stored) when a conversation cannot take more mail: the sender retries."""

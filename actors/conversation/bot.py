@@ -7,8 +7,12 @@ from datetime import datetime
 
 import msgspec
 
-from actors.effects import Choice, Effect, Journal, Send
-from actors.flow_model import (
+from actors.conversation.effects import Effect, Journal, Send
+from actors.conversation.messages import CustomerMessage
+from actors.conversation.policy import Policy
+from actors.conversation.sessions import fold, start_session
+from actors.conversation.state import ConversationState, FlowPosition
+from actors.flows.model import (
     EndNode,
     Flow,
     HandoffNode,
@@ -17,10 +21,7 @@ from actors.flow_model import (
     MessageNode,
     QuestionNode,
 )
-from actors.messages import CustomerMessage
-from actors.policy import Policy
-from actors.sessions import fold, start_session
-from actors.state import ConversationState, FlowPosition
+from actors.outbox.outbound import Choice
 
 replace = msgspec.structs.replace
 MAX_HOPS = 50

@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.flow_model import FlowSet
+from actors.flows.model import FlowSet
 
 
 class PauseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 import structlog
 
-from actors.errors import ActorStopped, MailboxFull
+from actors.runtime.errors import ActorStopped, MailboxFull
 
 M = TypeVar("M")
 log = structlog.get_logger("actors")

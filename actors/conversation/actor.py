@@ -15,17 +15,17 @@ from typing import Any
 import msgspec
 import structlog
 
-from actors.actor import Actor
-from actors.assignment import Outcome, refused
-from actors.clock import Clock
-from actors.commit import build_commit
-from actors.effects import Notify, Reply
-from actors.events import EventBus
-from actors.messages import AgentMessage, CustomerMessage, Message, Ping, StartSession
-from actors.policy import Policy
-from actors.snapshot_loader import SnapshotLoader
-from actors.state import ConversationState, decode_state, new_conversation
-from actors.step import next_wakeup, step
+from actors.conversation.assignment import Outcome, refused
+from actors.conversation.effects import Notify, Reply
+from actors.conversation.messages import AgentMessage, CustomerMessage, Message, Ping, StartSession
+from actors.conversation.policy import Policy
+from actors.conversation.snapshot_loader import SnapshotLoader
+from actors.conversation.state import ConversationState, decode_state, new_conversation
+from actors.conversation.step import next_wakeup, step
+from actors.conversation.step_commit import build_commit
+from actors.runtime.actor import Actor
+from actors.runtime.clock import Clock
+from actors.runtime.events import EventBus
 from storage import conversations as conversation_store
 from storage import inbox as inbox_store
 from storage.outbox import DueSend
@@ -62,9 +62,10 @@ class ConversationActor(Actor[Message]):
     def __init__(
         self,
         conversation_id: str,
-        ctx: ActorContext,
         capacity: int,
         on_busy: Callable[[Actor[Any], bool], None],
+        *,
+        ctx: ActorContext,
     ) -> None:
         super().__init__(conversation_id, capacity, on_busy)
         self.ctx = ctx

@@ -16,19 +16,19 @@ from typing import Any
 
 import structlog
 
-from actors.actor import Stop
-from actors.clock import Clock, SystemClock, VirtualClock
-from actors.conversation import ActorContext
-from actors.desk import AssignTo, Desk, Next, SessionEvent
-from actors.events import EventBus
-from actors.intake import IntakeItem, IntakeResult, accept
-from actors.messages import Message, Wake, decode_event
-from actors.outbound import OutboundProvider
-from actors.outbox_sender import OUTBOX_TIMER_KEY, OutboxSender
-from actors.policy import Policy
-from actors.registry import Registry
-from actors.snapshot_loader import SnapshotLoader
-from actors.timers import TimerService
+from actors.conversation.actor import ActorContext, ConversationActor
+from actors.conversation.messages import Message, Wake, decode_event
+from actors.conversation.policy import Policy
+from actors.conversation.snapshot_loader import SnapshotLoader
+from actors.desk.desk import AssignTo, Desk, Next, SessionEvent
+from actors.intake.accept import IntakeItem, IntakeResult, accept
+from actors.outbox.outbound import OutboundProvider
+from actors.outbox.sender import OUTBOX_TIMER_KEY, OutboxSender
+from actors.runtime.actor import Stop
+from actors.runtime.clock import Clock, SystemClock, VirtualClock
+from actors.runtime.events import EventBus
+from actors.runtime.registry import Registry
+from actors.runtime.timers import TimerService
 from storage import conversations as conversation_store
 from storage import inbox as inbox_store
 from storage import kv
@@ -80,7 +80,7 @@ class Runtime:
         self.events = EventBus()
         self.clock: Clock = clock or SystemClock()  # settled in start()
         self.timers: TimerService
-        self.registry: Registry
+        self.registry: Registry[ConversationActor]
         self.desk: Desk
         self.sender: OutboxSender
         self._passivator: asyncio.Task[None] | None = None
@@ -100,7 +100,7 @@ class Runtime:
             outbox_submit=lambda sends: self.sender.submit(sends),
             events=self.events,
         )
-        self.registry = Registry(ctx, self.config.mailbox_size)
+        self.registry = Registry(partial(ConversationActor, ctx=ctx), self.config.mailbox_size)
         self.desk = self._new_desk()
         self.events.subscribe(self._to_desk)
         self.sender = OutboxSender(

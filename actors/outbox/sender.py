@@ -18,8 +18,8 @@ from functools import partial
 import msgspec
 import structlog
 
-from actors.clock import Clock
-from actors.outbound import OutboundProvider, SendResult, decode_outbound
+from actors.outbox.outbound import OutboundProvider, SendResult, decode_outbound
+from actors.runtime.clock import Clock
 from storage import outbox as outbox_store
 from storage.outbox import DueSend
 from storage.reader import Reader

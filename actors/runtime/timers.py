@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
-from actors.clock import Clock
+from actors.runtime.clock import Clock
 
 # Re-read the clock at least this often, so that a jump of the wall clock (or of freezegun)
 # is noticed even without a poke.

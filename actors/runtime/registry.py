@@ -1,28 +1,31 @@
-"""Conversation actors by id: get-or-spawn, passivation of idle ones, quiescence."""
+"""Actors by key: get-or-spawn, passivation of idle ones, quiescence."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import structlog
 
-from actors.actor import Actor, Stop
-from actors.conversation import ActorContext, ConversationActor
-from actors.errors import ActorStopped
-from actors.messages import Message
+from actors.runtime.actor import Actor, Stop
+from actors.runtime.errors import ActorStopped
 
 log = structlog.get_logger("registry")
+A = TypeVar("A", bound=Actor[Any])
+OnBusy = Callable[[Actor[Any], bool], None]
+# Makes the actor of a key: (key, mailbox capacity, the registry's busy callback).
+Spawn = Callable[[str, int, OnBusy], A]
 
 
-class Registry:
-    """Holds the live actors. An actor absent from memory is revived from its snapshot on
-    the next message; one that stopped after a failure is replaced by a fresh one."""
+class Registry(Generic[A]):
+    """Holds the live actors. An actor absent from memory is made again (`spawn`) on the
+    next message; one that stopped after a failure is replaced by a fresh one."""
 
-    def __init__(self, ctx: ActorContext, capacity: int) -> None:
-        self._ctx = ctx
+    def __init__(self, spawn: Spawn[A], capacity: int) -> None:
+        self._spawn = spawn
         self._capacity = capacity
-        self._actors: dict[str, ConversationActor] = {}
+        self._actors: dict[str, A] = {}
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -44,27 +47,25 @@ class Registry:
     def mailbox_depth(self) -> int:
         return sum(len(a) for a in self._actors.values())
 
-    def _get(self, conversation_id: str) -> ConversationActor:
-        actor = self._actors.get(conversation_id)
+    def _get(self, key: str) -> A:
+        actor = self._actors.get(key)
         if actor is None or actor.stopped:
             if self._closed:
-                raise ActorStopped(conversation_id)
-            actor = ConversationActor(conversation_id, self._ctx, self._capacity, self._on_busy)
-            self._actors[conversation_id] = actor
+                raise ActorStopped(key)
+            actor = self._spawn(key, self._capacity, self._on_busy)
+            self._actors[key] = actor
             self.spawned += 1
         return actor
 
-    def has_room(self, conversation_id: str) -> bool:
-        actor = self._actors.get(conversation_id)
+    def has_room(self, key: str) -> bool:
+        actor = self._actors.get(key)
         return actor is None or actor.stopped or actor.has_room()
 
-    def tell(
-        self, conversation_id: str, message: Message, *, inbox_id: int = 0, force: bool = False
-    ) -> None:
-        self._get(conversation_id).tell(message, inbox_id=inbox_id, force=force)
+    def tell(self, key: str, message: Any, *, inbox_id: int = 0, force: bool = False) -> None:
+        self._get(key).tell(message, inbox_id=inbox_id, force=force)
 
-    def ask(self, conversation_id: str, message: Message) -> asyncio.Future[Any]:
-        return self._get(conversation_id).ask(message)
+    def ask(self, key: str, message: Any) -> asyncio.Future[Any]:
+        return self._get(key).ask(message)
 
     def track(self, actor: Actor[Any], busy: bool) -> None:
         """Count another actor (the desk) in quiescence."""

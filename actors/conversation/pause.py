@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from actors.effects import Effect, Journal, Notify
-from actors.messages import AgentMessage
-from actors.policy import Policy
-from actors.state import ConversationState, Pause
+from actors.conversation.effects import Effect, Journal, Notify
+from actors.conversation.messages import AgentMessage
+from actors.conversation.policy import Policy
+from actors.conversation.state import ConversationState, Pause
 
 replace = msgspec.structs.replace
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from actors.codec import json_encoder
-from actors.effects import AssignmentLog, Effect, Journal, Record, Send
-from actors.outbound import OutboundMessage, encode_outbound
-from actors.sessions import STATUS_OF
-from actors.state import ConversationState, Pause, Session, encode_state
+from actors.conversation.effects import AssignmentLog, Effect, Journal, Record, Send
+from actors.conversation.sessions import STATUS_OF
+from actors.conversation.state import ConversationState, Pause, Session, encode_state
+from actors.outbox.outbound import OutboundMessage, encode_outbound
+from actors.runtime.codec import json_encoder
 from storage.rows import (
     AssignmentRow,
     ConversationRow,
