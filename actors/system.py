@@ -1,8 +1,11 @@
-"""The core assembled: writer, reader, clock, timers, actors, outbox sender, events.
+"""The core assembled: store, clock, timers, conversation actors, backlog, desk, outbox
+sender and the event bus.
 
-Start-up order: database (migrations) -> clock -> timer heap rebuilt -> unprocessed inbox
-replayed -> sender and timers started. Shutdown order: actors drain and stop -> sender
-stops -> writer flushes -> connections close. (Intake is stopped by the gateway first.)
+Start-up order: store (migrations) -> clock -> event numbering -> timer heap rebuilt ->
+unprocessed inbox replayed -> sender and timers started. Shutdown order: timers stop ->
+backlog stops -> desk and conversation actors drain and stop -> snapshot loader closes ->
+sender lets its sends in flight finish -> store flushes and closes. (Intake is stopped by
+the gateway first.)
 """
 
 from __future__ import annotations
@@ -12,33 +15,39 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
 from actors.conversation.actor import ActorContext, ConversationActor
+from actors.conversation.events import Event
 from actors.conversation.messages import Message, Wake, decode_event
 from actors.conversation.policy import Policy
 from actors.conversation.snapshot_loader import SnapshotLoader
-from actors.desk.desk import AssignTo, Desk, Next, SessionEvent
-from actors.intake.accept import IntakeItem, IntakeResult, accept
+from actors.desk.desk import AssignTo, Desk, Next
+from actors.intake.accept import accept
+from actors.intake.backlog import Backlog
+from actors.intake.items import IntakeItem, IntakeResult
 from actors.outbox.outbound import OutboundProvider
 from actors.outbox.sender import OUTBOX_TIMER_KEY, OutboxSender
-from actors.runtime.actor import Stop
 from actors.runtime.clock import Clock, SystemClock, VirtualClock
+from actors.runtime.errors import MailboxFull
 from actors.runtime.events import EventBus
 from actors.runtime.registry import Registry
+from actors.runtime.supervision import Supervisor
 from actors.runtime.timers import TimerService
-from storage import conversations as conversation_store
-from storage import inbox as inbox_store
-from storage import kv
-from storage.reader import Reader
-from storage.timefmt import iso, parse_iso
-from storage.writer import Writer
+from storage.backends import open_store
+from storage.store import Store
+from storage.views import SessionView
 
 log = structlog.get_logger("runtime")
 VIRTUAL_NOW_KEY = "virtual_clock_now"
+EVENT_EPOCH_KEY = "event_epoch"
 REPLAY_MAX_ATTEMPTS = 3
+# Each start numbers its events from a new epoch: epoch << 32, and on. So `seq` grows across
+# restarts, and a dashboard that reconnects after one is told to reload, not sent a wrong
+# replay. (2^21 restarts fit below JavaScript's 2^53.)
+EPOCH_SHIFT = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +55,7 @@ class RuntimeConfig:
     """The runtime's knobs (from settings.toml, or a benchmark's choice)."""
 
     db_path: str
-    synchronous: str = "FULL"
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
     writer_max_batch: int = 2000
     mailbox_size: int = 256
     passivate_after: float = 300.0
@@ -54,6 +63,8 @@ class RuntimeConfig:
     outbox_max_attempts: int = 8
     retry_base: float = 1.0
     retry_max: float = 3600.0
+    outbox_drain_seconds: float = 10.0
+    events_kept: int = 10_000
 
 
 class Runtime:
@@ -65,47 +76,55 @@ class Runtime:
         clock_mode: str,
         provider: OutboundProvider,
         policy_for: Callable[[str], Policy],
+        store: Store | None = None,
     ) -> None:
         self.config = config
         self._clock_arg = clock
         self._clock_mode = clock_mode
         self.provider = provider
         self.policy_for = policy_for
-        self.writer = Writer(
-            config.db_path,
-            synchronous=config.synchronous,  # type: ignore[arg-type]
-            max_batch=config.writer_max_batch,
+        self.store = store or open_store(
+            config.db_path, synchronous=config.synchronous, max_batch=config.writer_max_batch
         )
-        self.reader = Reader(config.db_path)
-        self.events = EventBus()
+        self.events: EventBus[Event] = EventBus(keep=config.events_kept)
         self.clock: Clock = clock or SystemClock()  # settled in start()
         self.timers: TimerService
         self.registry: Registry[ConversationActor]
-        self.desk: Desk
+        self.backlog: Backlog
         self.sender: OutboxSender
+        self._loader: SnapshotLoader
+        self._desk: Supervisor[Desk]
         self._passivator: asyncio.Task[None] | None = None
         self.started = False
 
     async def start(self) -> None:
-        await self.writer.start()
-        await self.reader.open()
+        store = self.store
+        await store.start()
         self.clock = await self._make_clock()
+        epoch = int(await store.get_value(EVENT_EPOCH_KEY) or 0) + 1
+        await store.put_value(EVENT_EPOCH_KEY, str(epoch))
+        self.events.number_from(epoch << EPOCH_SHIFT)
         self.timers = TimerService(self.clock, self._on_due)
+        self._loader = SnapshotLoader(store)
         ctx = ActorContext(
             clock=self.clock,
-            writer=self.writer,
-            loader=SnapshotLoader(self.reader),
+            store=store,
+            loader=self._loader,
             policy_for=self.policy_for,
             schedule=self.timers.schedule,
             outbox_submit=lambda sends: self.sender.submit(sends),
-            events=self.events,
+            publish=self.events.publish,
         )
-        self.registry = Registry(partial(ConversationActor, ctx=ctx), self.config.mailbox_size)
-        self.desk = self._new_desk()
+        self.registry = Registry(
+            partial(ConversationActor, ctx=ctx),
+            self.config.mailbox_size,
+            on_drained=lambda key: self.backlog.drained(key),
+        )
+        self.backlog = Backlog(store, self.registry, decode_event, REPLAY_MAX_ATTEMPTS)
+        self._desk = Supervisor(self._new_desk)
         self.events.subscribe(self._to_desk)
         self.sender = OutboxSender(
-            reader=self.reader,
-            writer=self.writer,
+            store=store,
             provider=self.provider,
             clock=self.clock,
             schedule=partial(self.timers.schedule, OUTBOX_TIMER_KEY),
@@ -113,13 +132,17 @@ class Runtime:
             max_attempts=self.config.outbox_max_attempts,
             retry_base=self.config.retry_base,
             retry_max=self.config.retry_max,
+            drain_seconds=self.config.outbox_drain_seconds,
         )
-        for key, ts in await conversation_store.wakeups(self.reader):
-            self.timers.schedule(key, datetime.fromtimestamp(ts, UTC))
-        replayed = await self._replay_inbox()
+        for key, when in await store.wakeups():
+            self.timers.schedule(key, when)
+        self.backlog.start()
+        replayed = await self.backlog.replay()
         self.sender.start()
         self.timers.start()
-        self._passivator = asyncio.get_running_loop().create_task(self._passivate_loop())
+        self._passivator = asyncio.get_running_loop().create_task(
+            self._passivate_loop(), name="passivator"
+        )
         self.started = True
         log.info(
             "runtime_started", clock=self.clock.mode, timers=len(self.timers), replayed=replayed
@@ -127,24 +150,24 @@ class Runtime:
 
     async def stop(self) -> None:
         if not self.started:
-            await self.writer.stop()
+            await self.store.stop()
             return
         self.started = False
         if self._passivator is not None:
             self._passivator.cancel()
             await asyncio.gather(self._passivator, return_exceptions=True)
         self.timers.stop()
-        if not self.desk.stopped:
-            self.desk.tell(Stop(), force=True)
+        await self.backlog.stop()
+        self._desk.close()
         await self.registry.stop()
+        await self._loader.close()
         await self.sender.stop()
-        await self.writer.stop()
-        await self.reader.close()
+        await self.store.stop()
         await self.provider.close()
         log.info("runtime_stopped")
 
     async def accept(self, items: list[IntakeItem]) -> IntakeResult:
-        return await accept(items, writer=self.writer, registry=self.registry, now=self.clock.now())
+        return await accept(items, store=self.store, backlog=self.backlog, now=self.clock.now())
 
     def tell(self, conversation_id: str, message: Message) -> None:
         self.registry.tell(conversation_id, message)
@@ -153,16 +176,26 @@ class Runtime:
         return await self.registry.ask(conversation_id, message)
 
     @property
+    def desk(self) -> Desk:
+        return self._desk.actor
+
+    async def ask_desk(self, message: Next | AssignTo) -> Any:
+        """MailboxFull when the desk has too much to do (the edge answers 503)."""
+        return await self._desk.actor.ask(message)
+
+    @property
     def idle(self) -> bool:
-        return self.registry.idle and self.writer.idle and self.sender.idle
+        return self.registry.idle and self.backlog.idle and self.store.idle and self.sender.idle
 
     async def wait_idle(self) -> None:
-        """Quiescence: every mailbox, the writer and the outbox idle, nothing due."""
+        """Quiescence: every mailbox, the backlog, the store and the outbox idle, nothing
+        due."""
         while True:
             await asyncio.sleep(0)
             self.timers.fire_due()
             await self.registry.wait_idle()
-            await self.writer.wait_idle()
+            await self.backlog.wait_idle()
+            await self.store.wait_idle()
             await self.sender.wait_idle()
             await asyncio.sleep(0)
             if self.idle and self.timers.fire_due() == 0 and self.idle:
@@ -190,7 +223,7 @@ class Runtime:
         clock = self.clock
         assert isinstance(clock, VirtualClock)
         await self.advance_to(clock.now() + timedelta(seconds=seconds), clock.set)
-        await self.writer.submit(partial(kv.put, key=VIRTUAL_NOW_KEY, value=iso(clock.now())))
+        await self.store.put_value(VIRTUAL_NOW_KEY, clock.now().isoformat())
         return clock.now()
 
     async def _make_clock(self) -> Clock:
@@ -198,26 +231,22 @@ class Runtime:
             return self._clock_arg
         if self._clock_mode != "virtual":
             return SystemClock()
-        stored = await kv.get(self.reader, VIRTUAL_NOW_KEY)
+        stored = await self.store.get_value(VIRTUAL_NOW_KEY)
         if stored is not None:
-            return VirtualClock(parse_iso(stored))
+            return VirtualClock(datetime.fromisoformat(stored).astimezone(UTC))
         start = SystemClock().now()  # once: the virtual clock starts at the real time
-        await self.writer.submit(partial(kv.put, key=VIRTUAL_NOW_KEY, value=iso(start)))
+        await self.store.put_value(VIRTUAL_NOW_KEY, start.isoformat())
         return VirtualClock(start)
 
-    def _to_desk(self, event_type: str, data: dict[str, Any]) -> None:
-        if event_type in ("session.created", "session.updated") and not self.desk.stopped:
-            self.desk.tell(SessionEvent(data), force=True)
-
-    async def ask_desk(self, message: Next | AssignTo) -> Any:
-        if self.desk.stopped and self.started:
-            log.error("desk_restarted")  # it failed on a bug; its index is rebuilt
-            self.desk = self._new_desk()
-        return await self.desk.ask(message, force=True)
+    def _to_desk(self, _seq: int, event: Event) -> None:
+        if event.type in ("session.created", "session.updated") and isinstance(
+            event.data, SessionView
+        ):
+            self._desk.actor.hear(event.data)
 
     def _new_desk(self) -> Desk:
         return Desk(
-            reader=self.reader,
+            store=self.store,
             ask=self.registry.ask,
             on_busy=self.registry.track,
             capacity=self.policy_for("").assignment.max_active_per_operator,
@@ -226,17 +255,13 @@ class Runtime:
     def _on_due(self, key: Hashable) -> None:
         if key == OUTBOX_TIMER_KEY:
             self.sender.wake()
-        else:
-            self.registry.tell(str(key), Wake(), force=True)
-
-    async def _replay_inbox(self) -> int:
-        rows = await inbox_store.unprocessed(self.reader, REPLAY_MAX_ATTEMPTS)
-        for row in rows:
-            if row["payload"] is None or row["conversation_id"] is None:
-                continue
-            event = decode_event(bytes(row["payload"]))
-            self.registry.tell(row["conversation_id"], event, inbox_id=row["id"], force=True)
-        return len(rows)
+            return
+        try:
+            self.registry.tell(str(key), Wake())
+        except MailboxFull:
+            # Mail is queued there already: the step that handles it handles every deadline
+            # that is due first, and re-arms the timer after its commit.
+            pass
 
     async def _passivate_loop(self) -> None:
         interval = max(1.0, self.config.passivate_after / 2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -100,10 +101,11 @@ async def measure() -> dict[str, float]:
     await asyncio.sleep(max(0.0, (deadlines[-1] - datetime.now(UTC)).total_seconds() + 2))
     await runtime.wait_idle()
     fired = list(runtime.timers.lateness)
-    rows = await runtime.reader.all(
-        "SELECT j.at, p.expires_at FROM journal j JOIN conversation_pauses p"
-        " ON p.conversation_id = j.conversation_id WHERE j.status = 'pause_expired'"
-    )
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT j.at, p.expires_at FROM journal j JOIN conversation_pauses p"
+            " ON p.conversation_id = j.conversation_id WHERE j.status = 'pause_expired'"
+        ).fetchall()
     handled = [
         (
             datetime.fromisoformat(a.replace("Z", "+00:00"))

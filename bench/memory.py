@@ -33,12 +33,11 @@ COUNT = 100_000
 async def child(db: Path) -> dict[str, float]:
     from actors.conversation.messages import Ping
     from bench.inproc import runtime_for
-    from storage import conversations
 
     runtime = runtime_for(db)
     await runtime.start()
     started = rss_mb()
-    ids = [cid for cid, _ in await conversations.wakeups(runtime.reader)]
+    ids = [cid for cid, _ in await runtime.store.wakeups()]
     for start in range(0, len(ids), 5000):
         await asyncio.gather(*(runtime.ask(cid, Ping()) for cid in ids[start : start + 5000]))
     live = len(runtime.registry)

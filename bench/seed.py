@@ -12,12 +12,13 @@ import msgspec
 
 from actors.conversation.keys import conversation_id
 from actors.conversation.state import Pause, new_conversation
-from actors.conversation.step_commit import conversation_row, pause_row
-from storage.conversations import _UPSERT
-from storage.migrate import migrate
-from storage.pauses import upsert as upsert_pause
-from storage.timefmt import iso
-from storage.writer import open_write_connection
+from actors.conversation.step_commit import conversation_row
+from actors.conversation.views import pause_view
+from storage.sqlite import conversations, pauses
+from storage.sqlite.migrate import migrate
+from storage.sqlite.timefmt import iso
+from storage.sqlite.writer import open_write_connection
+from storage.views import Deadline
 
 BUSINESS = "310000000000002"
 
@@ -47,11 +48,10 @@ def seed(path: Path, count: int, now: datetime, until: Callable[[int], datetime]
             last_inbound_at=now - timedelta(minutes=5),
             last_activity_at=now,
         )
-        row = conversation_row(state, deadline, at)
-        conn.execute(_UPSERT, msgspec.structs.astuple(row))
-        pause = pause_row(state, state.pause, active=True)
-        assert pause is not None
-        upsert_pause(conn, pause, at)
+        row = conversation_row(state, [Deadline("pause_expiry", deadline)], deadline)
+        conversations.write(conn, row, at, exists=False)
+        assert state.pause is not None
+        pauses.upsert(conn, pause_view(state, state.pause, now), at)
         ids.append(cid)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -11,8 +11,6 @@ from gateway.context import gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
 from gateway.metrics import render_metrics
-from storage import inbox
-from storage.timefmt import iso
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600
 
@@ -24,7 +22,7 @@ class AdvanceBody(msgspec.Struct, forbid_unknown_fields=True):
 @requires("agent")
 async def get_clock(request: web.Request) -> web.Response:
     clock = gateway_of(request).runtime.clock
-    return json_response({"mode": clock.mode, "now": iso(clock.now())})
+    return json_response({"mode": clock.mode, "now": clock.now()})
 
 
 @requires("admin")
@@ -38,23 +36,25 @@ async def advance_clock(request: web.Request) -> web.Response:
             400, "invalid_body", f"seconds must be between 0 and {MAX_ADVANCE_SECONDS}", "seconds"
         )
     now = await runtime.advance_virtual(body.seconds)
-    return json_response({"mode": "virtual", "now": iso(now)})
+    return json_response({"mode": "virtual", "now": now})
 
 
 async def healthz(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     runtime = gw.runtime
-    ok = gw.accepting and runtime.writer.running and runtime.timers.running
+    store = runtime.store
+    ok = gw.accepting and store.running and runtime.timers.running
     body = {
         "status": "ok" if ok else "unavailable",
-        "writer": "running" if runtime.writer.running else "stopped",
+        "writer": "running" if store.running else "stopped",
         "timers": "running" if runtime.timers.running else "stopped",
         "clock": runtime.clock.mode,
-        "now": iso(runtime.clock.now()),
+        "now": runtime.clock.now(),
         "actors": len(runtime.registry),
         "pending_timers": len(runtime.timers),
-        "writer_backlog": runtime.writer.backlog,
-        "inbox": await inbox.counts(runtime.reader),
+        "writer_backlog": store.backlog,
+        "inbox": await store.inbox_counts(),
+        "parked_conversations": runtime.backlog.parked,
         "outbox_in_flight": runtime.sender.in_flight,
         "provider": runtime.provider.name,
         "warnings": gw.warnings,

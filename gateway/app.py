@@ -92,7 +92,7 @@ def create_app(
         provider=provider or make_provider(settings, secrets),
         policy_for=policy_for,
     )
-    auth = Authenticator(secrets.admin_token, lambda: runtime.reader)
+    auth = Authenticator(secrets.admin_token, runtime.store)
     gateway = Gateway(
         settings=settings,
         secrets=secrets,

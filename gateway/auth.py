@@ -16,8 +16,7 @@ from aiohttp import web
 
 from actors.accounts import hash_token
 from gateway.errors import ApiError
-from storage import operators
-from storage.reader import Reader
+from storage.store import Store
 
 Role = Literal["agent", "supervisor", "admin"]
 RANK: dict[str, int] = {"agent": 1, "supervisor": 2, "admin": 3}
@@ -43,26 +42,26 @@ class Authenticator:
 
     TTL_SECONDS = 60.0
 
-    def __init__(self, admin_token: str, reader: Callable[[], Reader] | None = None) -> None:
+    def __init__(self, admin_token: str, store: Store | None = None) -> None:
         self._admin_token = admin_token
-        self._reader = reader
+        self._store = store
         self._known: dict[str, tuple[Principal, float]] = {}
 
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
             return Principal(id=ENV_ADMIN_ID, name="admin", role="admin")
-        if self._reader is None:
+        if self._store is None:
             return None
         digest = hash_token(token)
         now = time.monotonic()
         known = self._known.get(digest)
         if known is not None and known[1] > now:
             return known[0]
-        row = await operators.by_token_hash(self._reader(), digest)
-        if row is None:
+        operator = await self._store.operator_by_token(digest)
+        if operator is None:
             self._known.pop(digest, None)
             return None
-        principal = Principal(id=row["id"], name=row["name"], role=row["role"])
+        principal = Principal(id=operator.id, name=operator.name, role=operator.role)
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[digest] = (principal, now + self.TTL_SECONDS)

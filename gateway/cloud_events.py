@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 
 from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
-from actors.intake.accept import IntakeItem, StatusNote
+from actors.intake.items import IntakeItem
 from gateway.cloud_payload import (
     Change,
     Contact,
@@ -25,6 +25,7 @@ from gateway.cloud_payload import (
     Status,
     Value,
 )
+from storage.rows import StatusRow
 
 SOURCE: Final = "cloud"
 KNOWN_TYPES = frozenset(
@@ -168,7 +169,6 @@ def _message_item(business: str, raw: msgspec.Raw, contacts: list[Contact]) -> I
         text=text,
         choice_id=choice_id,
         choice_title=choice_title,
-        context_id=msg.context.id if msg.context else None,
         payload=payload,
     )
     if kind in ("unknown", "unsupported") or msg.errors:
@@ -241,7 +241,7 @@ def _status_item(raw: msgspec.Raw) -> IntakeItem:
     key = f"wa:st:{st.id}:{st.status}"
     if error is not None and error.code is not None:
         key += f":{error.code}"
-    note = StatusNote(
+    note = StatusRow(
         provider_message_id=st.id,
         status=st.status,
         at=at,

@@ -1,21 +1,23 @@
-"""API errors and the one middleware that turns every exception into the JSON error shape
+"""API errors, the one place a body that does not decode becomes a 400, and the one
+middleware that turns every exception into the JSON error shape
 `{"error": {"code", "message", "field"}}`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import msgspec
 import structlog
 from aiohttp import web
 
 from actors.runtime.errors import ActorStopped, MailboxFull
-from gateway.jsonio import json_response
-from storage.writer import WriterClosed
+from storage.store import StoreClosed
 
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 _AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
 
 
@@ -30,9 +32,15 @@ class ApiError(Exception):
         self.field = field
 
 
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    return json_response(
-        {"error": {"code": code, "message": message, "field": field}}, status=status
+    return web.Response(
+        body=msgspec.json.encode(error_body(code, message, field)),
+        status=status,
+        content_type="application/json",
     )
 
 
@@ -48,6 +56,17 @@ def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError
     if missing:
         field = ".".join(p for p in (field, missing.group(1)) if p)
     return ApiError(400, "invalid_body", text, field)
+
+
+def decoded(decode: Callable[[bytes], T], raw: bytes) -> T:
+    """`decode(raw)`, or the 400 that names what is wrong: not JSON (`invalid_json`), or the
+    field of the wrong shape (`invalid_body`)."""
+    try:
+        return decode(raw)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
 
 
 _STATUS_CODES = {
@@ -81,8 +100,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 response.headers[name] = exc.headers[name]
         return response
     except MailboxFull as exc:
-        return error_response(503, "busy", f"conversation {exc} is busy; retry later")
-    except (ActorStopped, WriterClosed):
+        return error_response(503, "busy", f"{exc} is busy; retry later")
+    except (ActorStopped, StoreClosed):
         return error_response(503, "shutting_down", "the gateway is stopping; retry later")
     except Exception:
         log.exception("unhandled", path=request.path, method=request.method)

@@ -1,4 +1,4 @@
-"""JSON in and out with msgspec; a bad body is a 400 naming the field."""
+"""JSON in and out with msgspec: views are encoded here, at the edge, and nowhere else."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ import msgspec
 from aiohttp import web
 
 from actors.runtime.codec import json_encoder
+from gateway.errors import decoded
 
 T = TypeVar("T")
 _encoder = json_encoder()
+
+
+def dumps(data: Any) -> str:
+    """JSON text (a WebSocket frame)."""
+    return _encoder.encode(data).decode()
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -18,15 +24,14 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request, type_: type[T]) -> T:
-    """Decode the body into `type_`; 400 `invalid_json` or `invalid_body` with the field."""
-    from gateway.errors import ApiError, validation_error
-
+    """Decode the body into `type_` (an empty body is `{}`); a 400 names what is wrong."""
     raw = await request.read()
     if not raw.strip():
         raw = b"{}"
-    try:
-        return msgspec.json.decode(raw, type=type_)
-    except msgspec.ValidationError as exc:
-        raise validation_error(exc) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    decoder: msgspec.json.Decoder[T] | None = _decoders.get(type_)
+    if decoder is None:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+    return decoded(decoder.decode, raw)
+
+
+_decoders: dict[Any, Any] = {}

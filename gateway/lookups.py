@@ -3,42 +3,38 @@ caller may not read)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from gateway.access import may_see
 from gateway.auth import principal_of
 from gateway.context import gateway_of
 from gateway.errors import ApiError
-from storage import conversations
-from storage import sessions as session_store
+from storage.views import ConversationView, SessionView
 
 
-async def conversation_or_404(request: web.Request) -> dict[str, Any]:
-    gw = gateway_of(request)
+async def conversation_or_404(request: web.Request) -> ConversationView:
+    runtime = gateway_of(request).runtime
     conversation_id = request.match_info["id"]
-    row = await conversations.get(gw.runtime.reader, conversation_id)
-    if row is None:
+    found = await runtime.store.conversation(conversation_id, runtime.clock.now())
+    if found is None:
         raise ApiError(404, "not_found", f"no conversation {conversation_id}", "id")
-    return row
+    return found
 
 
-async def session_or_404(request: web.Request, *, visible: bool = True) -> dict[str, Any]:
+async def session_or_404(request: web.Request, *, visible: bool = True) -> SessionView:
     session_id = request.match_info["id"]
-    row = await session_store.get(gateway_of(request).runtime.reader, session_id)
-    if row is None:
+    session = await gateway_of(request).runtime.store.session(session_id)
+    if session is None:
         raise ApiError(404, "not_found", f"no session {session_id}", "id")
-    if visible and not await may_read(request, row):
+    if visible and not await may_read(request, session):
         raise ApiError(403, "forbidden", "agents see only their own sessions and waiting ones")
-    return row
+    return session
 
 
-async def may_read(request: web.Request, row: dict[str, Any]) -> bool:
+async def may_read(request: web.Request, session: SessionView) -> bool:
     """What an agent may open: what it may see, and every session of its history."""
     principal = principal_of(request)
-    if may_see(principal, row):
+    if may_see(principal, session):
         return True
-    reader = gateway_of(request).runtime.reader
-    assignments = await session_store.assignments_of(reader, row["id"])
-    return any(a["operator_id"] == principal.id for a in assignments)
+    assignments = await gateway_of(request).runtime.store.assignments(session.id)
+    return any(a.operator_id == principal.id for a in assignments)

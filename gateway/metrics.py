@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from actors.system import Runtime
-from storage import outbox
 
 
 async def render_metrics(runtime: Runtime) -> str:
-    writer = runtime.writer.stats
-    backlog = await outbox.backlog(runtime.reader)
+    writer = runtime.store.stats
+    backlog = msgspec.structs.asdict(await runtime.store.outbox_counts())
     gauges: list[tuple[str, str, float, str]] = [
         ("gateway_actors_live", "gauge", len(runtime.registry), "conversation actors in memory"),
         ("gateway_actors_busy", "gauge", runtime.registry.busy, "actors with mail"),
@@ -22,7 +23,7 @@ async def render_metrics(runtime: Runtime) -> str:
         ),
         ("gateway_timers_pending", "gauge", len(runtime.timers), "deadlines in the heap"),
         ("gateway_timers_fired_total", "counter", runtime.timers.fired, "deadlines fired"),
-        ("gateway_writer_backlog", "gauge", runtime.writer.backlog, "writes waiting to commit"),
+        ("gateway_writer_backlog", "gauge", runtime.store.backlog, "writes waiting to commit"),
         ("gateway_writer_batches_total", "counter", writer.batches, "group commits"),
         ("gateway_writer_writes_total", "counter", writer.writes, "writes committed"),
         ("gateway_writer_largest_batch", "gauge", writer.largest_batch, "largest group commit"),
@@ -31,12 +32,18 @@ async def render_metrics(runtime: Runtime) -> str:
         ("gateway_outbox_failed_total", "counter", runtime.sender.failed, "sends given up"),
         ("gateway_outbox_retried_total", "counter", runtime.sender.retried, "sends retried"),
         ("gateway_events_published_total", "counter", runtime.events.published, "dashboard events"),
-        ("gateway_sessions_open", "gauge", len(runtime.desk.sessions), "open agent sessions"),
+        ("gateway_sessions_open", "gauge", len(runtime.desk.index), "open agent sessions"),
         (
             "gateway_sessions_waiting",
             "gauge",
-            len(runtime.desk.waiting_ids()),
+            len(runtime.desk.index.waiting()),
             "sessions waiting for an operator",
+        ),
+        (
+            "gateway_conversations_parked",
+            "gauge",
+            runtime.backlog.parked,
+            "conversations whose later events wait in the inbox",
         ),
         (
             "gateway_timer_lateness_max_seconds",

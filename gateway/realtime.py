@@ -1,40 +1,30 @@
-"""`GET /api/agent/ws`: the real-time feed of dashboards. Each socket gets the events its
-operator may see: agents their own sessions, the waiting ones and the queue; supervisors
-everything. A socket that cannot keep up is closed (the dashboard reconnects and reloads)."""
+"""`GET /api/agent/ws`: the real-time feed of dashboards.
+
+Each frame is `{seq, type, data}`; `seq` increases gateway-wide, across restarts too. A
+socket gets the events its operator may see (`access.may_receive`). A client that reconnects
+with `?since=<seq>` first gets the events it missed, then live ones; when those are no
+longer kept, one `resync` frame tells it to reload. A socket that cannot keep up is closed
+(the dashboard reconnects with `since`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from gateway.auth import Principal, at_least, principal_of, requires
+from actors.conversation.events import Event
+from gateway.access import may_receive
+from gateway.auth import principal_of, requires
 from gateway.context import gateway_of
+from gateway.errors import ApiError
+from gateway.jsonio import dumps
 
 log = structlog.get_logger("realtime")
 QUEUE_LIMIT = 1000
-SESSION_EVENTS = ("session.created", "session.updated")
-
-
-def visible(principal: Principal, event_type: str, data: dict[str, Any]) -> bool:
-    if at_least(principal, "supervisor"):
-        return True
-    if event_type == "queue.changed":
-        return True
-    if event_type in SESSION_EVENTS:
-        return data.get("chat_state") == "waiting_assignment" or principal.id in (
-            data.get("agent_id"),
-            data.get("last_operator_id"),
-        )
-    if event_type == "message.created":
-        return bool(data.get("session_id")) and (
-            data.get("chat_state") == "waiting_assignment"
-            or principal.id in (data.get("agent_id"), data.get("last_operator_id"))
-        )
-    return False
+Frame = tuple[int, Event]
 
 
 class Feed:
@@ -51,53 +41,84 @@ class Feed:
 FEED = web.AppKey("feed", Feed)
 
 
+def _since(request: web.Request) -> int | None:
+    text = request.query.get("since")
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise ApiError(400, "invalid_query", "since is a seq, an integer", "since")
+    return int(text)
+
+
+def _frame(seq: int, event: Event) -> dict[str, object]:
+    return {"seq": seq, "type": event.type, "data": event.data}
+
+
 @requires("agent")
-async def socket(request: web.Request) -> web.WebSocketResponse:
-    runtime = gateway_of(request).runtime
+async def socket(request: web.Request) -> web.StreamResponse:
+    events = gateway_of(request).runtime.events
     principal = principal_of(request)
+    since = _since(request)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
+    queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_LIMIT)
 
-    def listener(event_type: str, data: dict[str, Any]) -> None:
-        if not visible(principal, event_type, data):
+    def listener(seq: int, event: Event) -> None:
+        if not may_receive(principal, event):
             return
         try:
-            queue.put_nowait({"type": event_type, "data": data})
+            queue.put_nowait((seq, event))
         except asyncio.QueueFull:
             log.warning("feed_overflow", operator=principal.id)
             with contextlib.suppress(asyncio.QueueFull):
                 queue.get_nowait()
                 queue.put_nowait(None)  # tell the pump to close this socket
 
-    unsubscribe = runtime.events.subscribe(listener)
+    # Subscribing and reading what was missed happen in one step: no event falls between.
+    unsubscribe = events.subscribe(listener)
+    missed = [] if since is None else events.since(since)
+    at = events.last_seq
     feed = request.app[FEED]
     feed.sockets.add(ws)
-    pump = asyncio.get_running_loop().create_task(_pump(ws, queue))
+    pump: asyncio.Task[None] | None = None
     try:
-        await ws.send_json(
-            {"type": "hello", "data": {"operator_id": principal.id, "role": principal.role}}
+        await ws.send_str(
+            dumps(
+                {
+                    "seq": at,
+                    "type": "hello",
+                    "data": {"operator_id": principal.id, "role": principal.role},
+                }
+            )
         )
+        if missed is None:
+            await ws.send_str(dumps({"seq": at, "type": "resync", "data": {}}))
+        else:
+            for seq, event in missed:
+                if may_receive(principal, event):
+                    await ws.send_str(dumps(_frame(seq, event)))
+        pump = asyncio.get_running_loop().create_task(_pump(ws, queue))
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "ping":
-                await ws.send_json({"type": "pong", "data": {}})
+                await ws.send_str(dumps({"seq": events.last_seq, "type": "pong", "data": {}}))
     finally:
         unsubscribe()
         feed.sockets.discard(ws)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
     return ws
 
 
-async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[Frame | None]) -> None:
     while True:
-        event = await queue.get()
-        if event is None:
+        item = await queue.get()
+        if item is None:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect")
             return
         try:
-            await ws.send_json(event)
+            await ws.send_str(dumps(_frame(*item)))
         except ConnectionResetError:
             return
 

@@ -16,8 +16,9 @@ from typing import Any, Final
 import msgspec
 
 from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
-from actors.intake.accept import IntakeItem, StatusNote
+from actors.intake.items import IntakeItem
 from gateway.cloud_events import db_int, parse_timestamp
+from storage.rows import StatusRow
 
 SOURCE: Final = "wati"
 CUSTOMER = frozenset({"message", "message_bsuid"})
@@ -187,7 +188,6 @@ def _customer(event: WatiEvent, business: str, now: datetime) -> IntakeItem:
         text=text,
         choice_id=choice_id,
         choice_title=choice_title,
-        context_id=event.replyContextId or None,
         external_conversation_id=event.conversationId,
         payload=payload,
     )
@@ -231,7 +231,7 @@ def _status(event: WatiEvent, status: str, now: datetime) -> IntakeItem:
             code = db_int(int(event.failedCode))
         except ValueError:
             code = None
-    note = StatusNote(
+    note = StatusRow(
         provider_message_id=message_id,
         status=status,
         at=_sent_at(event, now),

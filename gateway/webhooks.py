@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import msgspec
 from aiohttp import web
 
 from gateway import cloud_events, wati_events
 from gateway.context import Gateway, gateway_of
-from gateway.errors import ApiError, validation_error
+from gateway.errors import ApiError, decoded
 from gateway.jsonio import json_response
 from gateway.signature import valid_signature, valid_token
-from storage import outbox as outbox_store
-from storage.timefmt import iso
 
 
 async def verify_cloud(request: web.Request) -> web.Response:
@@ -46,12 +43,7 @@ async def receive_cloud(request: web.Request) -> web.Response:
             "X-Hub-Signature-256 is missing or does not match the body",
             "X-Hub-Signature-256",
         )
-    try:
-        envelope = cloud_events.decode_envelope(raw)
-    except msgspec.ValidationError as exc:
-        raise validation_error(exc) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    envelope = decoded(cloud_events.decode_envelope, raw)
     result = await gw.runtime.accept(cloud_events.items_from(envelope))
     return json_response(result)
 
@@ -64,21 +56,16 @@ async def receive_wati(request: web.Request) -> web.Response:
         if not valid_token(given, expected):
             raise ApiError(401, "invalid_token", "the webhook token is missing or wrong", "token")
     raw = await request.read()
-    try:
-        event = wati_events.decode_event(raw)
-    except msgspec.ValidationError as exc:
-        raise validation_error(exc) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    event = decoded(wati_events.decode_event, raw)
     business = gw.settings.whatsapp.phone_number_id or "wati"
     now = gw.runtime.clock.now()
-    reader = gw.runtime.reader
+    store = gw.runtime.store
 
     async def is_own_send(
         ids: list[str], recipient: str | None, text: str | None, at: datetime
     ) -> bool:
-        since = iso(at - timedelta(seconds=wati_events.ECHO_WINDOW_SECONDS))
-        return await outbox_store.is_own_send(reader, ids, recipient, text, since)
+        since = at - timedelta(seconds=wati_events.ECHO_WINDOW_SECONDS)
+        return await store.is_own_send(ids, recipient, text, since)
 
     try:
         items = await wati_events.items_from(event, raw, business, now, is_own_send)

@@ -1,11 +1,18 @@
-"""Plain rows the core hands to storage: storage knows no actor types."""
+"""What the core hands to the store to write: plain rows, with datetimes and ids decided by
+the core. The store knows no actor types."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
+from storage.views import Deadline, MessageView, PauseView, SessionView
 
-class ConversationRow(msgspec.Struct):
+
+class ConversationRow(msgspec.Struct, gc=False):
+    """The conversation's projection columns, with its snapshot."""
+
     id: str
     business_id: str
     customer_id: str
@@ -13,104 +20,64 @@ class ConversationRow(msgspec.Struct):
     customer_name: str | None
     mode: str
     status: str
-    paused_until: str | None
+    paused_until: datetime | None
     flow_id: str | None
     node_id: str | None
-    last_inbound_at: str | None
-    last_activity_at: str | None
-    next_wakeup_at: float | None
-    archived_at: str | None
+    variables: dict[str, str]
+    deadlines: list[Deadline]
+    window_expires_at: datetime | None
+    last_inbound_at: datetime | None
+    last_activity_at: datetime | None
+    next_wakeup_at: datetime | None
+    archived_at: datetime | None
     message_count: int
     unread_count: int
     snapshot: bytes
-    created_at: str
-    updated_at: str
+    created_at: datetime
 
 
-class MessageRow(msgspec.Struct):
-    conversation_id: str
-    direction: str
-    sender_type: str
-    kind: str
-    text: str | None
-    created_at: str
-    sender_id: str | None = None
+class MessageRow(msgspec.Struct, gc=False):
+    """A new message: its view (id included), the provider's payload, whether processed."""
+
+    view: MessageView
     payload: str | None = None
-    provider_message_id: str | None = None
-    delivery_status: str | None = None
-    processed: int = 0
-    session_id: str | None = None
+    processed: bool = True
 
 
-class OutboxRow(msgspec.Struct):
-    """A send; `message_index` points into the same commit's messages (-1: none)."""
+class OutboxRow(msgspec.Struct, gc=False):
+    """A send committed with the step that decided it; `message_id` is the message it
+    delivers."""
 
+    id: int
     conversation_id: str
+    message_id: int | None
     recipient: str
     body: bytes
     text: str | None
-    next_attempt_at: float
-    created_at: str
-    message_index: int = -1
+    next_attempt_at: datetime
+    created_at: datetime
 
 
-class JournalRow(msgspec.Struct):
+class JournalRow(msgspec.Struct, gc=False):
     conversation_id: str | None
-    at: str
+    at: datetime
     step_type: str
     status: str
     detail: str | None = None
 
 
-class PauseRow(msgspec.Struct):
-    """The `conversation_pauses` projection of a conversation's pause."""
-
-    conversation_id: str
-    phone_number: str
-    expires_at: str
-    paused_at: str
-    is_active: int
-    agent_assignee_id: str | None = None
-    agent_email: str | None = None
-    agent_name: str | None = None
-    external_conversation_id: str | None = None
-    source: str | None = None
-
-
-class StatusRow(msgspec.Struct):
+class StatusRow(msgspec.Struct, gc=False):
     """A delivery status to merge into the message it is about."""
 
     provider_message_id: str
     status: str
-    at: str
+    at: datetime
     outbox_id: int | None = None
     error_code: int | None = None
     error_detail: str | None = None
 
 
-class SessionRow(msgspec.Struct):
-    """The `agent_sessions` projection of a conversation's session."""
-
-    id: str
-    conversation_id: str
-    phone_number: str | None
-    customer_name: str | None
-    status: str
-    chat_state: str
-    agent_id: str | None
-    last_operator_id: str | None
-    started_by: str
-    started_at: str
-    accepted_at: str | None
-    operator_replied_at: str | None
-    expires_at: str
-    ended_at: str | None
-    end_reason: str | None
-    state_since: str
-    updated_at: str
-
-
-class AssignmentRow(msgspec.Struct):
+class AssignmentRow(msgspec.Struct, gc=False):
     """`chat_assignments`: `assigned` opens a row, `replied` stamps the first reply,
     `released` closes it with a reason."""
 
@@ -118,7 +85,7 @@ class AssignmentRow(msgspec.Struct):
     conversation_id: str
     operator_id: str
     event: str
-    at: str
+    at: datetime
     reason: str | None = None
 
 
@@ -126,23 +93,37 @@ class StepCommit(msgspec.Struct):
     """Everything one actor step writes, in one transaction."""
 
     conversation: ConversationRow
-    now: str
+    now: datetime
     messages: list[MessageRow] = msgspec.field(default_factory=list)
     outbox: list[OutboxRow] = msgspec.field(default_factory=list)
     journal: list[JournalRow] = msgspec.field(default_factory=list)
-    pause: PauseRow | None = None
-    session: SessionRow | None = None
+    pause: PauseView | None = None  # the pause set (or changed) by this step...
+    pause_cleared: bool = False  # ...or the pause it lifted
+    session: SessionView | None = None
     assignments: list[AssignmentRow] = msgspec.field(default_factory=list)
     inbox_id: int = 0
     exists: bool = False  # the conversation row is known to be stored (a plain UPDATE will do)
 
 
-class InboxRow(msgspec.Struct):
+class InboxRow(msgspec.Struct, gc=False):
+    """A webhook event to store: for a conversation (`payload`), a delivery `status`, or
+    nothing to do (`processed`), with the journal `note` of why it was ignored."""
+
     dedupe_key: str
     source: str
     kind: str
     conversation_id: str | None
     payload: bytes | None
-    received_at: str
+    received_at: datetime
     processed: bool = False
     status: StatusRow | None = None
+    note: JournalRow | None = None
+
+
+class NewOperator(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    email: str
+    role: str
+    token_hash: str
+    created_at: datetime

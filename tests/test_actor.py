@@ -35,20 +35,24 @@ async def test_messages_are_handled_one_at_a_time_in_order() -> None:
     assert actor.busy_changes == [True, False]
 
 
-async def test_full_mailbox_raises_unless_forced() -> None:
-    """A bounded mailbox says MailboxFull; durable mail can be forced in."""
+async def test_full_mailbox_refuses_every_kind_of_mail() -> None:
+    """A bounded mailbox says MailboxFull to tell and ask alike; there is no way past it."""
     actor = Recorder(capacity=2)
     actor.tell(1)
     actor.tell(2)
     with pytest.raises(MailboxFull):
         actor.tell(3)
-    actor.tell(3, force=True)
-    await actor.ask(4, force=True)
-    assert actor.seen == [1, 2, 3, 4]
+    with pytest.raises(MailboxFull):
+        actor.ask(3)
+    assert not actor.has_room()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    await actor.ask(3)
+    assert actor.seen == [1, 2, 3]
 
 
 async def test_stop_is_handled_in_order_and_fails_later_asks() -> None:
-    """Mail before Stop is handled; asks after it fail with ActorStopped; tell refuses."""
+    """Mail before Stop is handled; a Stop queued as mail fails the asks behind it."""
     actor = Recorder()
     first = actor.ask(1)
     actor.tell(Stop())
@@ -58,6 +62,19 @@ async def test_stop_is_handled_in_order_and_fails_later_asks() -> None:
         await late
     with pytest.raises(ActorStopped):
         actor.tell(3)
+
+
+async def test_stop_waits_behind_a_full_mailbox_and_refuses_what_follows() -> None:
+    """`stop()` queues its Stop even when the mailbox is full, after the mail there; from
+    then on mail is refused at once."""
+    actor = Recorder(capacity=2)
+    first, second = actor.ask(1), actor.ask(2)
+    actor.stop()
+    with pytest.raises(ActorStopped):
+        actor.tell(3)
+    assert (await first, await second) == ("ok 1", "ok 2")
+    await asyncio.sleep(0)
+    assert actor.stopped and actor.seen == [1, 2]
 
 
 async def test_failure_stops_only_this_actor_and_keeps_its_mail() -> None:

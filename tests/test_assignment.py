@@ -12,11 +12,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from actors.conversation.assignment import Outcome
 from actors.conversation.effects import AssignmentLog, Effect, Notify, Reply, Send
 from actors.conversation.messages import (
     AgentReply,
     Assign,
+    Caller,
     CustomerMessage,
     EndSession,
     Identity,
@@ -24,6 +24,7 @@ from actors.conversation.messages import (
     Release,
     Wake,
 )
+from actors.conversation.outcome import Outcome
 from actors.conversation.policy import AssignmentSettings, Policy
 from actors.conversation.state import ConversationState, Session
 from actors.conversation.step import next_wakeup, step
@@ -37,6 +38,7 @@ EXPIRES = T0 + timedelta(hours=22)
 IDLE = timedelta(minutes=5)
 SID = "c1.s1"
 ANA, BEN, SUP = "op-ana", "op-ben", "op-sup"
+SUPERVISOR = Caller(SUP, may_override=True)
 WHO = Identity(business_id="b1", customer_id="966509491382", phone="966509491382", name="Omar")
 POLICY = Policy(flows=load_flows(Path(__file__).resolve().parent.parent / "flows", "main"))
 POLICIES = {
@@ -154,7 +156,11 @@ def logs(effects: list[Effect]) -> list[tuple[str, str, str | None]]:
 
 
 def notified(effects: list[Effect], event_type: str) -> list[dict[str, Any]]:
-    return [e.data for e in effects if isinstance(e, Notify) and e.type == event_type]
+    return [
+        msgspec.structs.asdict(e.data)
+        for e in effects
+        if isinstance(e, Notify) and e.type == event_type
+    ]
 
 
 def outcome_of(effects: list[Effect]) -> Outcome | None:
@@ -219,162 +225,162 @@ TABLE = [
     *case(
         "both",
         "assign-waiting",
-        Case(waiting(), Assign(SID, ANA), "assigned", ANA, ANA, None,
+        Case(waiting(), Assign(SID, ANA, Caller(ANA)), "assigned", ANA, ANA, None,
              [("assigned", ANA, None)], wakeup=NOW + IDLE),
     ),
     *case(
         "both",
         "assign-waiting-handled-before-by-another",
-        Case(waiting(last=ANA), Assign(SID, BEN), "assigned", BEN, BEN, None,
+        Case(waiting(last=ANA), Assign(SID, BEN, Caller(BEN)), "assigned", BEN, BEN, None,
              [("assigned", BEN, None)], wakeup=NOW + IDLE),
     ),
     *case(
         "both",
         "assign-held-by-other",
-        Case(assigned(ANA), Assign(SID, BEN), "assigned", ANA, ANA, code="held_by_other",
-             wakeup=T0 + IDLE),
+        Case(assigned(ANA), Assign(SID, BEN, Caller(BEN)), "assigned", ANA, ANA,
+             code="held_by_other", wakeup=T0 + IDLE),
     ),
     *case(
         "both",
         "assign-again-to-holder-is-a-no-op",
-        Case(assigned(ANA), Assign(SID, ANA), "assigned", ANA, ANA, wakeup=T0 + IDLE),
+        Case(assigned(ANA), Assign(SID, ANA, Caller(ANA)), "assigned", ANA, ANA, wakeup=T0 + IDLE),
     ),
     *case(
         "sticky",
         "assign-replied-held-by-other",
-        Case(replied(ANA), Assign(SID, BEN), "waiting_real_user_reply", ANA, ANA, T0,
+        Case(replied(ANA), Assign(SID, BEN, Caller(BEN)), "waiting_real_user_reply", ANA, ANA, T0,
              code="held_by_other"),
     ),
     *case(
         "sticky",
         "assign-replied-to-holder-is-a-no-op",
-        Case(replied(ANA), Assign(SID, ANA), "waiting_real_user_reply", ANA, ANA, T0),
+        Case(replied(ANA), Assign(SID, ANA, Caller(ANA)), "waiting_real_user_reply", ANA, ANA, T0),
     ),
     *case(
         "both",
         "assign-ended",
-        Case(ended(), Assign(SID, ANA), "completed", None, ANA, code="session_ended",
+        Case(ended(), Assign(SID, ANA, Caller(ANA)), "completed", None, ANA, code="session_ended",
              wakeup=None, end_reason="agent"),
     ),
     *case(
         "both",
         "assign-unknown",
-        Case(waiting(), Assign("c1.s9", ANA), "waiting_assignment", None, None,
+        Case(waiting(), Assign("c1.s9", ANA, Caller(ANA)), "waiting_assignment", None, None,
              code="not_found"),
     ),
     # Release (manual unassign)
     *case(
         "both",
         "release-assigned",
-        Case(assigned(ANA), Release(SID), "waiting_assignment", None, ANA,
+        Case(assigned(ANA), Release(SID, SUPERVISOR), "waiting_assignment", None, ANA,
              logs=[("released", ANA, "manual")]),
     ),
     *case(
         "both",
         "release-with-reason",
-        Case(assigned(ANA), Release(SID, "reshuffle"), "waiting_assignment", None, ANA,
+        Case(assigned(ANA), Release(SID, SUPERVISOR, "reshuffle"), "waiting_assignment", None, ANA,
              logs=[("released", ANA, "reshuffle")]),
     ),
     *case(
         "both",
         "release-waiting-is-a-no-op",
-        Case(waiting(), Release(SID), "waiting_assignment", None, None),
+        Case(waiting(), Release(SID, SUPERVISOR), "waiting_assignment", None, None),
     ),
     *case(
         "sticky",
         "release-replied",
-        Case(replied(ANA), Release(SID), "waiting_assignment", None, ANA, T0,
+        Case(replied(ANA), Release(SID, SUPERVISOR), "waiting_assignment", None, ANA, T0,
              [("released", ANA, "manual")]),
     ),
     *case(
         "pool",
         "release-replied-nobody-holds",
-        Case(replied(None), Release(SID), "waiting_assignment", None, ANA, T0),
+        Case(replied(None), Release(SID, SUPERVISOR), "waiting_assignment", None, ANA, T0),
     ),
     *case(
         "both",
         "release-ended",
-        Case(ended(), Release(SID), "completed", None, ANA, code="session_ended", wakeup=None,
-             end_reason="agent"),
+        Case(ended(), Release(SID, SUPERVISOR), "completed", None, ANA, code="session_ended",
+             wakeup=None, end_reason="agent"),
     ),
     *case(
         "both",
         "release-unknown",
-        Case(assigned(ANA), Release("nope"), "assigned", ANA, ANA, code="not_found",
+        Case(assigned(ANA), Release("nope", SUPERVISOR), "assigned", ANA, ANA, code="not_found",
              wakeup=T0 + IDLE),
     ),
     # AgentReply
     *case(
         "sticky",
         "reply-by-holder-keeps-the-chat",
-        Case(assigned(ANA), AgentReply(SID, ANA, "Hi"), "waiting_real_user_reply", ANA, ANA,
+        Case(assigned(ANA), AgentReply(SID, Caller(ANA), "Hi"), "waiting_real_user_reply", ANA, ANA,
              NOW, [("replied", ANA, None)]),
     ),
     *case(
         "pool",
         "reply-by-holder-releases-the-operator",
-        Case(assigned(ANA), AgentReply(SID, ANA, "Hi"), "waiting_real_user_reply", None, ANA,
-             NOW, [("replied", ANA, None), ("released", ANA, "replied")]),
+        Case(assigned(ANA), AgentReply(SID, Caller(ANA), "Hi"), "waiting_real_user_reply",
+             None, ANA, NOW, [("replied", ANA, None), ("released", ANA, "replied")]),
     ),
     *case(
         "sticky",
         "reply-again-while-waiting-for-the-customer",
-        Case(replied(ANA), AgentReply(SID, ANA, "Also..."), "waiting_real_user_reply", ANA,
+        Case(replied(ANA), AgentReply(SID, Caller(ANA), "Also..."), "waiting_real_user_reply", ANA,
              ANA, NOW, [("replied", ANA, None)]),
     ),
     *case(
         "both",
         "reply-by-non-holder",
-        Case(assigned(ANA), AgentReply(SID, BEN, "Hi"), "assigned", ANA, ANA,
+        Case(assigned(ANA), AgentReply(SID, Caller(BEN), "Hi"), "assigned", ANA, ANA,
              code="not_held", wakeup=T0 + IDLE),
     ),
     *case(
         "both",
         "reply-to-waiting-chat-without-holding-it",
-        Case(waiting(), AgentReply(SID, ANA, "Hi"), "waiting_assignment", None, None,
+        Case(waiting(), AgentReply(SID, Caller(ANA), "Hi"), "waiting_assignment", None, None,
              code="not_held"),
     ),
     *case(
         "pool",
         "reply-after-release-in-pool",
-        Case(replied(None), AgentReply(SID, ANA, "Hi"), "waiting_real_user_reply", None, ANA,
-             T0, code="not_held"),
+        Case(replied(None), AgentReply(SID, Caller(ANA), "Hi"), "waiting_real_user_reply",
+             None, ANA, T0, code="not_held"),
     ),
     *case(
         "sticky",
         "supervisor-override-keeps-the-holder",
-        Case(assigned(ANA), AgentReply(SID, SUP, "Hi", may_override=True),
+        Case(assigned(ANA), AgentReply(SID, Caller(SUP, True), "Hi"),
              "waiting_real_user_reply", ANA, SUP, NOW),
     ),
     *case(
         "pool",
         "supervisor-override-releases-the-holder",
-        Case(assigned(ANA), AgentReply(SID, SUP, "Hi", may_override=True),
+        Case(assigned(ANA), AgentReply(SID, Caller(SUP, True), "Hi"),
              "waiting_real_user_reply", None, SUP, NOW, [("released", ANA, f"replied_by_{SUP}")]),
     ),
     *case(
         "both",
         "supervisor-override-on-a-waiting-chat",
-        Case(waiting(), AgentReply(SID, SUP, "Hi", may_override=True),
+        Case(waiting(), AgentReply(SID, Caller(SUP, True), "Hi"),
              "waiting_real_user_reply", None, SUP, NOW),
     ),
     *case(
         "both",
         "reply-window-closed",
         Case(assigned(ANA, NOW - IDLE / 2, inbound=NOW - timedelta(hours=24)),
-             AgentReply(SID, ANA, "Hi"), "assigned", ANA, ANA, code="window_closed",
+             AgentReply(SID, Caller(ANA), "Hi"), "assigned", ANA, ANA, code="window_closed",
              wakeup=NOW + IDLE / 2),
     ),
     *case(
         "both",
         "reply-ended",
-        Case(ended(), AgentReply(SID, ANA, "Hi"), "completed", None, ANA,
+        Case(ended(), AgentReply(SID, Caller(ANA), "Hi"), "completed", None, ANA,
              code="session_ended", wakeup=None, end_reason="agent"),
     ),
     *case(
         "both",
         "reply-unknown",
-        Case(waiting(), AgentReply("nope", ANA, "Hi"), "waiting_assignment", None, None,
+        Case(waiting(), AgentReply("nope", Caller(ANA), "Hi"), "waiting_assignment", None, None,
              code="not_found"),
     ),
     # CustomerMessage
@@ -436,25 +442,26 @@ TABLE = [
     *case(
         "both",
         "agent-ends-assigned",
-        Case(assigned(ANA), EndSession(SID), "completed", None, ANA,
+        Case(assigned(ANA), EndSession(SID, Caller(ANA)), "completed", None, ANA,
              logs=[("released", ANA, "ended")], wakeup=None, end_reason="agent"),
     ),
     *case(
         "both",
         "supervisor-ends-waiting",
-        Case(waiting(), EndSession(SID, "supervisor"), "completed", None, None, wakeup=None,
+        Case(waiting(), EndSession(SID, SUPERVISOR), "completed", None, None, wakeup=None,
              end_reason="supervisor"),
     ),
     *case(
         "both",
         "end-twice",
-        Case(ended(), EndSession(SID), "completed", None, ANA, code="session_ended",
+        Case(ended(), EndSession(SID, Caller(ANA)), "completed", None, ANA, code="session_ended",
              wakeup=None, end_reason="agent"),
     ),
     *case(
         "both",
         "end-unknown",
-        Case(waiting(), EndSession("nope"), "waiting_assignment", None, None, code="not_found"),
+        Case(waiting(), EndSession("nope", Caller(ANA)), "waiting_assignment", None, None,
+             code="not_found"),
     ),
     # Wake: the idle release and the 22 h expiry
     *case(
@@ -510,14 +517,15 @@ TABLE = [
     *case(
         "both",
         "reply-after-expiry-finds-it-ended",
-        Case(assigned(ANA, T0 + timedelta(hours=21, minutes=50)), AgentReply(SID, ANA, "Hi"),
-             "completed", None, ANA, logs=[("released", ANA, "ended")], code="session_ended",
+        Case(assigned(ANA, T0 + timedelta(hours=21, minutes=50)),
+             AgentReply(SID, Caller(ANA), "Hi"), "completed", None, ANA,
+             logs=[("released", ANA, "ended")], code="session_ended",
              now=AT_EXPIRY, wakeup=None, end_reason="expired"),
     ),
     *case(
         "both",
         "assign-after-idle-deadline-goes-to-the-new-operator",
-        Case(assigned(ANA), Assign(SID, BEN), "assigned", BEN, BEN, None,
+        Case(assigned(ANA), Assign(SID, BEN, Caller(BEN)), "assigned", BEN, BEN, None,
              [("released", ANA, "idle"), ("assigned", BEN, None)], now=AT_IDLE,
              wakeup=AT_IDLE + IDLE),
     ),
@@ -554,7 +562,7 @@ def test_transition_table(policy: str, c: Case) -> None:
 @pytest.mark.parametrize("policy", ["sticky", "pool"])
 def test_assign_stamps_the_session(policy: str) -> None:
     """Assign from the queue stamps accepted_at and state_since, and tells the dashboards."""
-    state, effects = step(waiting(), Assign(SID, ANA), NOW, POLICIES[policy])
+    state, effects = step(waiting(), Assign(SID, ANA, Caller(ANA)), NOW, POLICIES[policy])
     session = the_session(state)
     assert (session.accepted_at, session.state_since, session.operator_active_at) == (
         NOW,
@@ -570,43 +578,44 @@ def test_assign_stamps_the_session(policy: str) -> None:
         "active",
     )
     outcome = outcome_of(effects)
-    assert outcome is not None and outcome.session == update
+    assert outcome is not None and outcome.session is not None
+    assert msgspec.structs.asdict(outcome.session) == update
 
 
 def test_reassign_keeps_the_first_acceptance_time() -> None:
     """A chat handled before keeps its first accepted_at when another operator takes it."""
-    state, _ = step(waiting(last=ANA), Assign(SID, BEN), NOW, POLICIES["pool"])
+    state, _ = step(waiting(last=ANA), Assign(SID, BEN, Caller(BEN)), NOW, POLICIES["pool"])
     assert the_session(state).accepted_at == T0
 
 
 @pytest.mark.parametrize("policy", ["sticky", "pool"])
 def test_reply_sends_to_the_customer(policy: str) -> None:
     """An operator's reply is one Send as that agent, and no queue event when it was held."""
-    state, effects = step(assigned(ANA), AgentReply(SID, ANA, "Hi"), NOW, POLICIES[policy])
+    state, effects = step(assigned(ANA), AgentReply(SID, Caller(ANA), "Hi"), NOW, POLICIES[policy])
     sends = [e for e in effects if isinstance(e, Send)]
     assert [(s.text, s.sender_type, s.sender_id, s.session_id) for s in sends] == [
         ("Hi", "agent", ANA, SID)
     ]
-    outcome = outcome_of(effects)
-    assert outcome is not None and outcome.message_index == 0
+    [reply] = [e for e in effects if isinstance(e, Reply)]
+    assert reply.sent is sends[0], "the answer names the message it sent"
     assert notified(effects, "queue.changed") == []
     assert state.unread_count == 0
 
 
 def test_reply_to_a_waiting_chat_leaves_the_queue() -> None:
     """A supervisor answering a chat nobody took removes it from the queue."""
-    _, effects = step(waiting(), AgentReply(SID, SUP, "Hi", True), NOW, POLICIES["pool"])
+    _, effects = step(waiting(), AgentReply(SID, Caller(SUP, True), "Hi"), NOW, POLICIES["pool"])
     assert notified(effects, "queue.changed") == [{"session_id": SID, "change": "removed"}]
 
 
 def test_window_closed_sends_nothing() -> None:
     """Outside the customer's 24-hour window a reply is refused and nothing is sent."""
     before = assigned(ANA, NOW, inbound=NOW - timedelta(hours=24, seconds=1))
-    _, effects = step(before, AgentReply(SID, ANA, "Hi"), NOW, POLICIES["sticky"])
+    _, effects = step(before, AgentReply(SID, Caller(ANA), "Hi"), NOW, POLICIES["sticky"])
     assert [e for e in effects if isinstance(e, Send)] == []
     outcome = outcome_of(effects)
     assert outcome is not None and outcome.code == "window_closed"
-    assert outcome.session is not None and outcome.session["agent_id"] == ANA
+    assert outcome.session is not None and outcome.session.agent_id == ANA
 
 
 @pytest.mark.parametrize(
@@ -654,7 +663,7 @@ def test_expiry_after_22_hours(policy: str) -> None:
 def test_idle_minutes_come_from_the_policy() -> None:
     """The idle deadline is operator_active_at + assignment.idle_minutes."""
     policy = replace(POLICY, assignment=AssignmentSettings(policy="pool", idle_minutes=2))
-    state, _ = step(waiting(), Assign(SID, ANA), NOW, policy)
+    state, _ = step(waiting(), Assign(SID, ANA, Caller(ANA)), NOW, policy)
     assert next_wakeup(state, policy) == NOW + timedelta(minutes=2)
     early, _ = step(state, Wake(), NOW + timedelta(minutes=2) - timedelta(seconds=1), policy)
     assert the_session(early).chat_state == "assigned"
@@ -675,18 +684,18 @@ def test_full_cycle_keeps_the_invariants(policy: str) -> None:
     p = POLICIES[policy]
     state = waiting()
     script: list[tuple[Message, datetime, str]] = [
-        (Assign(SID, ANA), NOW, "assigned"),
-        (AgentReply(SID, ANA, "Hi"), NOW + timedelta(minutes=1), "waiting_real_user_reply"),
+        (Assign(SID, ANA, Caller(ANA)), NOW, "assigned"),
+        (AgentReply(SID, Caller(ANA), "Hi"), NOW + timedelta(minutes=1), "waiting_real_user_reply"),
         (Wake(), NOW + timedelta(hours=1), "waiting_real_user_reply"),
         (
             customer(at=NOW + timedelta(hours=2)),
             NOW + timedelta(hours=2),
             "assigned" if policy == "sticky" else "waiting_assignment",
         ),
-        (Release(SID), NOW + timedelta(hours=2, minutes=1), "waiting_assignment"),
-        (Assign(SID, BEN), NOW + timedelta(hours=3), "assigned"),
+        (Release(SID, SUPERVISOR), NOW + timedelta(hours=2, minutes=1), "waiting_assignment"),
+        (Assign(SID, BEN, Caller(BEN)), NOW + timedelta(hours=3), "assigned"),
         (Wake(), NOW + timedelta(hours=3) + IDLE, "waiting_assignment"),
-        (Assign(SID, ANA), NOW + timedelta(hours=4), "assigned"),
+        (Assign(SID, ANA, Caller(ANA)), NOW + timedelta(hours=4), "assigned"),
         (customer("end chat", NOW + timedelta(hours=5)), NOW + timedelta(hours=5), "completed"),
     ]
     for message, at, expected in script:
@@ -699,7 +708,7 @@ def test_full_cycle_keeps_the_invariants(policy: str) -> None:
 def test_pool_chat_waiting_for_the_customer_is_not_assignable() -> None:
     """In pool, a chat waiting for the customer's reply cannot be assigned."""
     before = replied(None)
-    state, effects = step(before, Assign(SID, BEN), NOW, POLICIES["pool"])
+    state, effects = step(before, Assign(SID, BEN, Caller(BEN)), NOW, POLICIES["pool"])
     outcome = outcome_of(effects)
     assert outcome is not None and not outcome.ok
     assert state == before

@@ -9,9 +9,10 @@ import msgspec
 import pytest
 
 from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
-from actors.intake.accept import IntakeItem, StatusNote
+from actors.intake.items import IntakeItem
 from gateway import cloud_events
 from gateway.cloud_events import decode_envelope, items_from, parse_timestamp
+from storage.rows import StatusRow
 
 BUSINESS = "310000000000002"
 PHONE = "447700900123"
@@ -66,7 +67,7 @@ def statuses(*sts: dict[str, Any]) -> list[IntakeItem]:
     return decode(envelope(entry(change(value(statuses=list(sts))))))
 
 
-def one_status(st: dict[str, Any]) -> tuple[str, StatusNote]:
+def one_status(st: dict[str, Any]) -> tuple[str, StatusRow]:
     [item] = statuses(st)
     assert item.status is not None
     assert item.event is None
@@ -356,9 +357,11 @@ def test_message_types(
     choice_title: str | None,
     context_id: str | None,
 ) -> None:
-    """Each inbound type gives its kind, text, choice (id, title) and context wamid."""
+    """Each inbound type gives its kind, text, choice (id, title), and keeps the wamid it
+    answers (its context) in its payload."""
     event = one_event(msg)
-    got = (event.kind, event.text, event.choice_id, event.choice_title, event.context_id)
+    context = ((event.payload or {}).get("context") or {}).get("id")
+    got = (event.kind, event.text, event.choice_id, event.choice_title, context)
     assert got == (kind, text, choice_id, choice_title, context_id)
     assert event.provider_message_id == msg["id"]
     assert event.sent_at == at(int(msg["timestamp"]))
@@ -626,31 +629,31 @@ FAILED_3_13 = {
         pytest.param(
             SENT_3_13,
             "wa:st:wamid.OUT_0001:sent",
-            StatusNote("wamid.OUT_0001", "sent", at(1788002000)),
+            StatusRow("wamid.OUT_0001", "sent", at(1788002000)),
             id="sent",
         ),
         pytest.param(
             DELIVERED_3_13,
             "wa:st:wamid.OUT_0001:delivered",
-            StatusNote("wamid.OUT_0001", "delivered", at(1788002003)),
+            StatusRow("wamid.OUT_0001", "delivered", at(1788002003)),
             id="delivered",
         ),
         pytest.param(
             READ_3_13,
             "wa:st:wamid.OUT_0001:read",
-            StatusNote("wamid.OUT_0001", "read", at(1788002060)),
+            StatusRow("wamid.OUT_0001", "read", at(1788002060)),
             id="read",
         ),
         pytest.param(
             {**READ_3_13, "status": "played"},
             "wa:st:wamid.OUT_0001:played",
-            StatusNote("wamid.OUT_0001", "played", at(1788002060)),
+            StatusRow("wamid.OUT_0001", "played", at(1788002060)),
             id="played",
         ),
         pytest.param(
             FAILED_3_13,
             "wa:st:wamid.OUT_0002:failed:131047",
-            StatusNote(
+            StatusRow(
                 "wamid.OUT_0002",
                 "failed",
                 at(1788002100),
@@ -661,7 +664,7 @@ FAILED_3_13 = {
         ),
     ],
 )
-def test_statuses(st: dict[str, Any], key: str, note: StatusNote) -> None:
+def test_statuses(st: dict[str, Any], key: str, note: StatusRow) -> None:
     """3.13: a status is keyed `wa:st:{id}:{status}` (plus `:{code}` when failed)."""
     assert one_status(st) == (key, note)
 
@@ -831,7 +834,7 @@ def test_batched_post_3_15_gives_every_message_and_status() -> None:
         "wa:st:wamid.OUT_0009:read",
     ]
     assert [i.event.text for i in items[:2] if i.event] == ["hello", "anyone there?"]
-    assert items[2].status == StatusNote("wamid.OUT_0009", "read", at(1788003002))
+    assert items[2].status == StatusRow("wamid.OUT_0009", "read", at(1788003002))
 
 
 def test_every_entry_and_change_is_walked() -> None:

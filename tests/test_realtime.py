@@ -90,9 +90,14 @@ async def test_hello_comes_first(sim: Sim, header: bool) -> None:
     ws = await connect(sim, ana.token, header=header)
     try:
         first = await ws.receive_json(timeout=5)
-        assert first == {"type": "hello", "data": {"operator_id": ana.id, "role": "agent"}}
+        at = sim.runtime.events.last_seq
+        assert first == {
+            "seq": at,
+            "type": "hello",
+            "data": {"operator_id": ana.id, "role": "agent"},
+        }
         await ws.send_str("ping")
-        assert await ws.receive_json(timeout=5) == {"type": "pong", "data": {}}
+        assert await ws.receive_json(timeout=5) == {"seq": at, "type": "pong", "data": {}}
     finally:
         await ws.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from actors.conversation.keys import conversation_id
 from actors.conversation.messages import CustomerMessage, Identity, encode_event
-from storage.timefmt import iso
+from storage.sqlite.timefmt import iso
 from tests.conftest import MakeSim
 from tests.sim import BUSINESS, hours
 

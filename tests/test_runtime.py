@@ -29,7 +29,7 @@ async def test_many_conversations_at_once_group_commit(sim: Sim) -> None:
     assert set(statuses) == {200}
     await sim.settle()
     assert len(sim.sent_texts()) == 200
-    stats = sim.runtime.writer.stats
+    stats = sim.runtime.store.stats
     assert stats.batches < stats.writes / 2
 
 

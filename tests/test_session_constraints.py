@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.migrate import migrate
+from storage.sqlite.migrate import migrate
 
 ROW = {
     "id": "s1",

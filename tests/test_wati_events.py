@@ -10,9 +10,10 @@ import msgspec
 import pytest
 
 from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
-from actors.intake.accept import IntakeItem, StatusNote
+from actors.intake.items import IntakeItem
 from gateway import wati_events
 from gateway.wati_events import MissingField, decode_event, items_from
+from storage.rows import StatusRow
 
 BUSINESS = "310000000000002"
 NOW = datetime(2026, 9, 14, 10, 0, tzinfo=UTC)
@@ -180,7 +181,6 @@ async def test_customer_message_4_4() -> None:
             text=None,
             choice_id="opt_b",
             choice_title="Option B",
-            context_id="wamid.OUR_BTN_MSG",
             external_conversation_id=CONVERSATION,
         ),
     )
@@ -249,14 +249,6 @@ async def test_customer_message_data_is_the_payload() -> None:
     assert isinstance(item.event, CustomerMessage)
     assert item.event.payload == {"data": "https://live.wati.io/data/img.jpg"}
     assert item.event.text == "caption"
-
-
-async def test_customer_message_with_empty_reply_context() -> None:
-    """An empty replyContextId means no context."""
-    item = await one({**MESSAGE_4_4, "replyContextId": ""})
-    assert item.event is not None
-    assert isinstance(item.event, CustomerMessage)
-    assert item.event.context_id is None
 
 
 async def test_customer_message_does_not_ask_about_own_sends() -> None:
@@ -460,11 +452,11 @@ async def test_session_and_template_keys_differ() -> None:
 
 
 async def test_delivered_status_4_4() -> None:
-    """4.4 `sentMessageDELIVERED_v2` is a delivered StatusNote for the wamid."""
+    """4.4 `sentMessageDELIVERED_v2` is a delivered StatusRow for the wamid."""
     item = await one(DELIVERED_4_4)
     wamid = DELIVERED_4_4["whatsappMessageId"]
     assert item == IntakeItem(
-        f"wati:st:{wamid}:delivered", "wati", status=StatusNote(wamid, "delivered", at(1789376405))
+        f"wati:st:{wamid}:delivered", "wati", status=StatusRow(wamid, "delivered", at(1789376405))
     )
 
 
@@ -493,7 +485,7 @@ async def test_template_failed_4_4() -> None:
     assert item == IntakeItem(
         "wati:st:wamid.HBgM...:failed",
         "wati",
-        status=StatusNote(
+        status=StatusRow(
             "wamid.HBgM...",
             "failed",
             at(1789376500),

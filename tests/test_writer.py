@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.writer import Writer, WriterClosed
+from storage.sqlite.writer import Writer
+from storage.store import StoreClosed
 
 
 def put(key: str, value: str) -> object:
@@ -67,13 +68,13 @@ async def test_results_are_committed_before_the_future_resolves(tmp_path: Path) 
 
 
 async def test_stop_flushes_and_then_refuses(tmp_path: Path) -> None:
-    """stop() commits what is queued; later writes raise WriterClosed."""
+    """stop() commits what is queued; later writes raise StoreClosed."""
     writer = Writer(str(tmp_path / "w.db"), synchronous="NORMAL")
     await writer.start()
     pending = writer.submit(put("late", "1"))  # type: ignore[arg-type]
     await writer.stop()
     assert pending.done() and pending.result() > 0
-    with pytest.raises(WriterClosed):
+    with pytest.raises(StoreClosed):
         writer.submit(put("later", "2"))  # type: ignore[arg-type]
 
 
@@ -96,7 +97,7 @@ async def test_database_is_wal_and_migrated(tmp_path: Path) -> None:
         "conversation_pauses",
         "schema_migrations",
     } <= tables
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 async def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -106,12 +107,12 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
         await writer.start()
         await writer.stop()
     with sqlite3.connect(tmp_path / "w.db") as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (3,)
 
 
 def test_pause_table_has_seed_columns(tmp_path: Path) -> None:
     """conversation_pauses has every column of seed 000's schema."""
-    from storage.migrate import migrate
+    from storage.sqlite.migrate import migrate
 
     conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     migrate(conn)

@@ -1,7 +1,8 @@
 """The conversation actor: the imperative shell around `step`.
 
-Per message: step, commit snapshot + journal + messages + outbox (+ the inbox row marked
-processed) in one transaction, then re-arm the wake-up, wake the sender, notify dashboards.
+Per message: step, build the commit (`step_commit.build`), commit snapshot, projections,
+journal, messages and outbox (and the inbox row marked processed) in one transaction, then
+re-arm the wake-up, hand the sends to the sender and publish the events.
 """
 
 from __future__ import annotations
@@ -9,27 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-import msgspec
 import structlog
 
-from actors.conversation.assignment import Outcome, refused
-from actors.conversation.effects import Notify, Reply
+from actors.conversation.effects import Reply
+from actors.conversation.events import Event
 from actors.conversation.messages import AgentMessage, CustomerMessage, Message, Ping, StartSession
+from actors.conversation.outcome import refused
 from actors.conversation.policy import Policy
 from actors.conversation.snapshot_loader import SnapshotLoader
 from actors.conversation.state import ConversationState, decode_state, new_conversation
-from actors.conversation.step import next_wakeup, step
-from actors.conversation.step_commit import build_commit
+from actors.conversation.step import deadlines, step
+from actors.conversation.step_commit import build
 from actors.runtime.actor import Actor
 from actors.runtime.clock import Clock
-from actors.runtime.events import EventBus
-from storage import conversations as conversation_store
-from storage import inbox as inbox_store
-from storage.outbox import DueSend
-from storage.writer import Writer
+from storage.store import Store
+from storage.views import DueSend
 
 log = structlog.get_logger("conversation")
 
@@ -48,16 +45,16 @@ class ActorContext:
     """What every conversation actor shares."""
 
     clock: Clock
-    writer: Writer
+    store: Store
     loader: SnapshotLoader
     policy_for: Callable[[str], Policy]
     schedule: Callable[[str, datetime | None], None]
     outbox_submit: Callable[[list[DueSend]], None]
-    events: EventBus
+    publish: Callable[[Event], object]
 
 
 class ConversationActor(Actor[Message]):
-    __slots__ = ("ctx", "state")
+    __slots__ = ("ctx", "last_inbox_id", "state")
 
     def __init__(
         self,
@@ -70,12 +67,19 @@ class ConversationActor(Actor[Message]):
         super().__init__(conversation_id, capacity, on_busy)
         self.ctx = ctx
         self.state: ConversationState | None = None
+        # The latest inbox event handled: events reach an actor in inbox order, so one at or
+        # below it was delivered twice (read back from the inbox while still queued).
+        self.last_inbox_id = 0
 
     async def setup(self) -> None:
         blob = await self.ctx.loader.load(self.name)
         self.state = None if blob is None else decode_state(blob)
 
     async def handle(self, message: Message, inbox_id: int) -> Any:
+        if inbox_id:
+            if inbox_id <= self.last_inbox_id:
+                return None
+            self.last_inbox_id = inbox_id
         ctx = self.ctx
         now = ctx.clock.now()
         old = self.state
@@ -93,28 +97,21 @@ class ConversationActor(Actor[Message]):
             )
         policy = ctx.policy_for(state.business_id)
         new, effects = step(state, message, now, policy)
-        reply = None
-        for effect in effects:
-            if isinstance(effect, Reply):
-                reply = effect.value
         if new is old and inbox_id == 0 and all(isinstance(e, Reply) for e in effects):
-            return reply
-        wakeup = next_wakeup(new, policy)
-        commit = build_commit(old, new, effects, now, wakeup, inbox_id)
-        done = await ctx.writer.submit(partial(conversation_store.commit_step, commit=commit))
+            return next((e.value for e in effects if isinstance(e, Reply)), None)
+        timers = deadlines(new, policy)
+        built = build(old, new, effects, now, timers, inbox_id, ctx.store)
+        await ctx.store.commit_step(built.commit)
         self.state = new
-        ctx.schedule(self.name, wakeup)
-        if done.sends:
-            ctx.outbox_submit(done.sends)
-        for effect in effects:
-            if isinstance(effect, Notify):
-                ctx.events.publish(effect.type, effect.data)
+        ctx.schedule(self.name, built.commit.conversation.next_wakeup_at)
+        if built.sends:
+            ctx.outbox_submit(built.sends)
+        for event in built.events:
+            ctx.publish(event)
         log.debug(
             "step", conversation_id=self.name, message=type(message).__name__, effects=len(effects)
         )
-        if isinstance(reply, Outcome) and reply.message_index is not None:
-            reply = msgspec.structs.replace(reply, message_id=done.message_ids[reply.message_index])
-        return reply
+        return built.reply
 
     async def on_failure(self, message: Message, inbox_id: int, error: BaseException) -> None:
         """The step or its commit failed: the state stays as last committed; the inbox row
@@ -127,8 +124,6 @@ class ConversationActor(Actor[Message]):
         )
         if inbox_id:
             try:
-                await self.ctx.writer.submit(
-                    partial(inbox_store.mark_failed, inbox_id=inbox_id, error=repr(error)[:500])
-                )
+                await self.ctx.store.mark_inbox_failed(inbox_id, repr(error)[:500])
             except Exception:
                 log.exception("inbox_mark_failed", conversation_id=self.name)

@@ -1,6 +1,9 @@
 """Seed 004's chat state machine inside a session: assign, operator reply, customer message,
 release (manual or idle). Pure functions of (state, ..., now, policy) -> (state, effects).
 
+Every command names its caller, and is checked here, against the state: an operator acts on
+a chat it holds; a caller who may override (a supervisor, an admin) on any.
+
 Policies: `sticky` keeps an accepted chat with its operator until it ends; `pool` releases
 the operator when it replies and puts the chat back in the queue when the customer writes.
 """
@@ -8,34 +11,18 @@ the operator when it replies and puts the chat back in the queue when the custom
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import msgspec
 
-from actors.conversation.effects import AssignmentLog, Effect, Notify, Record, Send
+from actors.conversation.effects import AssignmentLog, Effect, Send
+from actors.conversation.messages import Caller
+from actors.conversation.outcome import Outcome, refused
 from actors.conversation.policy import Policy
-from actors.conversation.sessions import message_event, move, note, session_dict, updated
+from actors.conversation.sessions import move, note, queue_changed, updated
 from actors.conversation.state import ConversationState, Session
+from actors.conversation.views import session_view
 
 replace = msgspec.structs.replace
-
-
-class Outcome(msgspec.Struct, frozen=True):
-    """The answer to a session command: done (with the session), or why not (`code`)."""
-
-    ok: bool
-    code: str | None = None
-    message: str = ""
-    session: dict[str, Any] | None = None
-    message_index: int | None = None  # the message of this step's commit it produced...
-    message_id: int | None = None  # ...and its id, filled in by the shell after the commit
-
-
-def refused(
-    code: str, message: str, state: ConversationState | None = None, session: Session | None = None
-) -> Outcome:
-    view = session_dict(state, session) if state is not None and session is not None else None
-    return Outcome(False, code, message, view)
 
 
 def open_session(state: ConversationState, session_id: str) -> Session | Outcome:
@@ -45,8 +32,18 @@ def open_session(state: ConversationState, session_id: str) -> Session | Outcome
         return session
     last = state.last_session
     if last is not None and last.id == session_id:
-        return refused("session_ended", f"session {session_id} has ended", state, last)
+        return refused(
+            "session_ended", f"session {session_id} has ended", session_view(state, last)
+        )
     return refused("not_found", f"no session {session_id}")
+
+
+def holds(session: Session, caller: Caller) -> bool:
+    return session.agent_id is not None and session.agent_id == caller.id
+
+
+def not_held(state: ConversationState, session: Session) -> Outcome:
+    return refused("not_held", "the session is not held by you", session_view(state, session))
 
 
 def idle_deadline(session: Session, policy: Policy) -> datetime | None:
@@ -57,22 +54,32 @@ def idle_deadline(session: Session, policy: Policy) -> datetime | None:
 
 
 def assign(
-    state: ConversationState, session_id: str, operator_id: str, now: datetime, fx: list[Effect]
+    state: ConversationState,
+    session_id: str,
+    operator_id: str,
+    caller: Caller,
+    now: datetime,
+    fx: list[Effect],
 ) -> tuple[ConversationState, Outcome]:
     found = open_session(state, session_id)
     if isinstance(found, Outcome):
         return state, found
     session = found
+    if operator_id != caller.id and not caller.may_override:
+        return state, refused(
+            "forbidden", "an agent may accept chats only for itself", session_view(state, session)
+        )
     if session.agent_id is not None:
         if session.agent_id == operator_id:
-            return state, Outcome(True, session=session_dict(state, session))
-        return state, refused("held_by_other", f"held by {session.agent_id}", state, session)
+            return state, Outcome(True, session=session_view(state, session))
+        return state, refused(
+            "held_by_other", f"held by {session.agent_id}", session_view(state, session)
+        )
     if session.chat_state == "waiting_real_user_reply":
         return state, refused(
             "awaiting_customer",
             "the chat waits for the customer's reply; it is assignable when the customer writes",
-            state,
-            session,
+            session_view(state, session),
         )
     was_waiting = session.chat_state == "waiting_assignment"
     session = move(
@@ -86,60 +93,67 @@ def assign(
     )
     state = replace(state, session=session)
     fx.append(AssignmentLog(session.id, operator_id, "assigned"))
-    note(state, session, f"Assigned to {operator_id}", fx)
+    note(session, f"Assigned to {operator_id}", fx)
     updated(state, session, fx)
     if was_waiting:
-        fx.append(Notify("queue.changed", {"session_id": session.id, "change": "removed"}))
-    return state, Outcome(True, session=session_dict(state, session))
+        queue_changed(session, "removed", fx)
+    return state, Outcome(True, session=session_view(state, session))
 
 
 def release(
-    state: ConversationState, session_id: str, reason: str, now: datetime, fx: list[Effect]
+    state: ConversationState,
+    session_id: str,
+    caller: Caller | None,
+    reason: str,
+    now: datetime,
+    fx: list[Effect],
 ) -> tuple[ConversationState, Outcome]:
-    """Back to waiting_assignment (manual unassign, idle, the customer wrote in pool)."""
+    """Back to waiting_assignment: asked by `caller` (the holder, or one who may override),
+    or by the conversation itself (`None`: idle, the customer wrote in pool)."""
     found = open_session(state, session_id)
     if isinstance(found, Outcome):
         return state, found
     session = found
+    if caller is not None and not (holds(session, caller) or caller.may_override):
+        return state, not_held(state, session)
     if session.chat_state == "waiting_assignment":
-        return state, Outcome(True, session=session_dict(state, session))
+        return state, Outcome(True, session=session_view(state, session))
     if session.agent_id is not None:
         fx.append(AssignmentLog(session.id, session.agent_id, "released", reason))
     session = move(session, now, "waiting_assignment", agent_id=None, operator_active_at=None)
     state = replace(state, session=session)
-    note(state, session, f"Back in the queue ({reason})", fx)
+    note(session, f"Back in the queue ({reason})", fx)
     updated(state, session, fx)
-    fx.append(Notify("queue.changed", {"session_id": session.id, "change": "added"}))
-    return state, Outcome(True, session=session_dict(state, session))
+    queue_changed(session, "added", fx)
+    return state, Outcome(True, session=session_view(state, session))
 
 
 def operator_reply(
     state: ConversationState,
     session_id: str,
-    operator_id: str,
+    caller: Caller,
     text: str,
-    may_override: bool,
     now: datetime,
     policy: Policy,
     fx: list[Effect],
-) -> tuple[ConversationState, Outcome]:
+) -> tuple[ConversationState, Outcome, Send | None]:
     """The operator writes to the customer: sent, and the chat waits for the customer."""
     found = open_session(state, session_id)
     if isinstance(found, Outcome):
-        return state, found
+        return state, found, None
     session = found
-    if session.agent_id != operator_id and not may_override:
-        return state, refused("not_held", "the session is not held by you", state, session)
+    if not (holds(session, caller) or caller.may_override):
+        return state, not_held(state, session), None
     if not state.window_open(now):
-        return state, refused(
+        outcome = refused(
             "window_closed",
             "the customer's 24-hour window is closed; only templates can be sent",
-            state,
-            session,
+            session_view(state, session),
         )
-    index = sum(1 for e in fx if isinstance(e, Send | Record))
-    fx.append(Send(text, sender_type="agent", sender_id=operator_id, session_id=session.id))
-    fx.append(message_event(state, session, "agent", text, operator_id))
+        return state, outcome, None
+    operator_id = caller.id
+    send = Send(text, sender_type="agent", sender_id=operator_id, session_id=session.id)
+    fx.append(send)
     holder = session.agent_id
     if holder == operator_id:
         fx.append(AssignmentLog(session.id, operator_id, "replied"))
@@ -167,8 +181,8 @@ def operator_reply(
     )
     updated(state, session, fx)
     if was_waiting:
-        fx.append(Notify("queue.changed", {"session_id": session.id, "change": "removed"}))
-    return state, Outcome(True, session=session_dict(state, session), message_index=index)
+        queue_changed(session, "removed", fx)
+    return state, Outcome(True, session=session_view(state, session)), send
 
 
 def customer_wrote(
@@ -187,7 +201,7 @@ def customer_wrote(
         state = replace(state, session=session)
         updated(state, session, fx)
         return state
-    state, _ = release(state, session.id, "customer_message", now, fx)
+    state, _ = release(state, session.id, None, "customer_message", now, fx)
     return state
 
 
@@ -201,5 +215,5 @@ def check_idle(
         return state
     deadline = idle_deadline(session, policy)
     if deadline is not None and now >= deadline:
-        state, _ = release(state, session.id, "idle", now, fx)
+        state, _ = release(state, session.id, None, "idle", now, fx)
     return state

@@ -10,8 +10,9 @@ import msgspec
 from actors.conversation.effects import Effect, Journal, Send
 from actors.conversation.messages import CustomerMessage
 from actors.conversation.policy import Policy
-from actors.conversation.sessions import fold, start_session
+from actors.conversation.sessions import start_session
 from actors.conversation.state import ConversationState, FlowPosition
+from actors.conversation.text import fold
 from actors.flows.model import (
     EndNode,
     Flow,

@@ -1,4 +1,6 @@
-"""What `step` asks the shell to do: plain data, applied after the step, in one commit."""
+"""What `step` asks the shell to do: plain data. Each becomes rows (or an answer, or an
+event) in one place, `step_commit.build`, whose `match` is exhaustive: a new effect that is
+not handled there is a type error."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from actors.conversation.events import ConversationPaused, ConversationResumed, QueueChange
 from actors.outbox.outbound import Choice
-
-SenderType = Literal["customer", "bot", "agent", "system"]
+from storage.views import SenderType, SessionView
 
 
 class Send(msgspec.Struct, frozen=True):
@@ -29,7 +31,8 @@ class Send(msgspec.Struct, frozen=True):
 
 
 class Record(msgspec.Struct, frozen=True):
-    """Store a message that was not sent by us (the customer's, an agent's from elsewhere)."""
+    """Store a message that was not sent by us (the customer's, an agent's from elsewhere),
+    or a system line of a session."""
 
     direction: Literal["in", "out"]
     sender_type: SenderType
@@ -52,9 +55,11 @@ class Journal(msgspec.Struct, frozen=True):
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """The answer to an `ask`."""
+    """The answer to an `ask`; `sent` names the Send of this step whose message the caller
+    gets back (the shell fills in its id)."""
 
     value: Any
+    sent: Send | None = None
 
 
 class AssignmentLog(msgspec.Struct, frozen=True):
@@ -67,10 +72,16 @@ class AssignmentLog(msgspec.Struct, frozen=True):
 
 
 class Notify(msgspec.Struct, frozen=True):
-    """An event for connected dashboards."""
+    """An event for the dashboards and the desk (message events come from Send and Record)."""
 
-    type: str
-    data: dict[str, Any]
+    type: Literal[
+        "session.created",
+        "session.updated",
+        "queue.changed",
+        "conversation.paused",
+        "conversation.resumed",
+    ]
+    data: SessionView | QueueChange | ConversationPaused | ConversationResumed
 
 
 Effect = Send | Record | Journal | Reply | Notify | AssignmentLog

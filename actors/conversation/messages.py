@@ -34,7 +34,6 @@ class CustomerMessage(msgspec.Struct, tag="customer_message", frozen=True):
     text: str | None = None
     choice_id: str | None = None
     choice_title: str | None = None
-    context_id: str | None = None
     external_conversation_id: str | None = None
     payload: dict[str, Any] | None = None
 
@@ -91,35 +90,47 @@ class StartSession(msgspec.Struct, tag="start_session", frozen=True):
     started_by: Literal["api", "flow", "customer"] = "api"
 
 
+class Caller(msgspec.Struct, frozen=True):
+    """Who sends a session command: an operator, and whether it may act on sessions it does
+    not hold (supervisors and admins may)."""
+
+    id: str
+    may_override: bool = False
+
+
 class Assign(msgspec.Struct, tag="assign", frozen=True):
-    """Give the session to `operator_id` (the desk proposes; the conversation decides)."""
+    """Give the session to `operator_id` (the desk proposes; the conversation decides). Only
+    a caller who may override assigns a chat to someone else."""
 
     session_id: str
     operator_id: str
+    caller: Caller
 
 
 class Release(msgspec.Struct, tag="release", frozen=True):
-    """Put the session back in the queue (manual unassign)."""
+    """Put the session back in the queue: by the operator holding it, or one who may
+    override."""
 
     session_id: str
+    caller: Caller
     reason: str = "manual"
 
 
 class EndSession(msgspec.Struct, tag="end_session", frozen=True):
-    """End the session: `reason` is `agent` or `supervisor`."""
+    """End the session: by the operator holding it (reason `agent`), or one who may override
+    (reason `supervisor` when it does not hold it)."""
 
     session_id: str
-    reason: Literal["agent", "supervisor"] = "agent"
+    caller: Caller
 
 
 class AgentReply(msgspec.Struct, tag="agent_reply", frozen=True):
-    """An operator writes to the customer; `may_override` lets supervisors write to a
-    session they do not hold."""
+    """An operator writes to the customer: the one holding the session, or one who may
+    override."""
 
     session_id: str
-    operator_id: str
+    caller: Caller
     text: str
-    may_override: bool = False
 
 
 SessionCommand = StartSession | Assign | Release | EndSession | AgentReply

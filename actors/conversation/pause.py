@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from actors.conversation.effects import Effect, Journal, Notify
+from actors.conversation.events import ConversationPaused, ConversationResumed
 from actors.conversation.messages import AgentMessage
 from actors.conversation.policy import Policy
 from actors.conversation.state import ConversationState, Pause
@@ -39,17 +40,14 @@ def check_pause(
                 f"paused until {pause.until.isoformat()}",
             )
         )
-        fx.append(
-            Notify("conversation.resumed", {"conversation_id": state.id, "reason": "expired"})
-        )
+        fx.append(Notify("conversation.resumed", ConversationResumed(state.id, "expired")))
         return replace(state, pause=None), False
     return state, True
 
 
 def trigger_reason(msg: AgentMessage, policy: Policy) -> str | None:
-    """None when `msg` pauses the bot; else why it does not."""
-    if msg.is_echo:
-        return "echo_of_gateway_send"
+    """None when `msg` (a human's message, not an echo of ours) pauses the bot; else why it
+    does not."""
     if msg.origin == "business_app":
         return None if policy.pause.trigger_on_business_app_echoes else "business_app_not_trigger"
     if msg.origin != "wati_session":
@@ -89,9 +87,7 @@ def pause_for_agent(
             detail,
         )
     )
-    fx.append(
-        Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()})
-    )
+    fx.append(Notify("conversation.paused", ConversationPaused(state.id, until)))
     return replace(state, pause=pause)
 
 
@@ -104,9 +100,7 @@ def pause_by_request(
             "manual_pause", "conversation_paused", f"by {by or 'api'} until {until.isoformat()}"
         )
     )
-    fx.append(
-        Notify("conversation.paused", {"conversation_id": state.id, "until": until.isoformat()})
-    )
+    fx.append(Notify("conversation.paused", ConversationPaused(state.id, until)))
     return replace(state, pause=Pause(until=until, paused_at=now, source="api", by=by))
 
 
@@ -116,5 +110,5 @@ def resume_by_request(
     if state.pause is None:
         return state
     fx.append(Journal("manual_pause", "pause_removed", f"by {by or 'api'}"))
-    fx.append(Notify("conversation.resumed", {"conversation_id": state.id, "reason": "removed"}))
+    fx.append(Notify("conversation.resumed", ConversationResumed(state.id, "removed")))
     return replace(state, pause=None)

@@ -1,22 +1,23 @@
-"""Live-agent sessions inside a conversation (seed 001): start, the customer's side, end,
-expiry; and their JSON shape for the API and the dashboards. The assignment side (seed 004)
-is in `assignment.py`."""
+"""Live-agent sessions inside a conversation (seed 001): start, end, expiry, and the notices
+and system lines they make. The assignment side (seed 004) is in `assignment.py`."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record, Send
+from actors.conversation.events import QueueChange
 from actors.conversation.policy import Policy
-from actors.conversation.state import ChatState, ConversationState, Session
-from storage.timefmt import iso, iso_or_none
+from actors.conversation.state import ConversationState, Session
+from actors.conversation.text import fold
+from actors.conversation.views import session_view
+from storage.views import ChatState, SessionStatus
 
 replace = msgspec.structs.replace
-STATUS_OF: dict[ChatState, str] = {
+STATUS_OF: dict[ChatState, SessionStatus] = {
     "waiting_assignment": "waiting",
     "assigned": "active",
     "waiting_real_user_reply": "active",
@@ -28,13 +29,6 @@ class SessionInvariantError(AssertionError):
     """A transition would break seed 004's constraints (a bug, never a user error)."""
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form, with runs of blanks collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.split())
-
-
 def is_end_keyword(text: str | None, policy: Policy) -> bool:
     if not text:
         return False
@@ -44,7 +38,7 @@ def is_end_keyword(text: str | None, policy: Policy) -> bool:
 
 def move(session: Session, now: datetime, chat_state: ChatState, **changes: Any) -> Session:
     """The one way a session changes state: status follows chat_state, state_since is
-    stamped, and the two invariants are checked."""
+    stamped, `rev` counts the change, and the two invariants are checked."""
     if chat_state != session.chat_state:
         changes["state_since"] = now
     moved = replace(
@@ -57,39 +51,23 @@ def move(session: Session, now: datetime, chat_state: ChatState, **changes: Any)
     return moved
 
 
-def session_dict(state: ConversationState, session: Session) -> dict[str, Any]:
-    """The session shape of API.md (also the data of dashboard events)."""
-    return {
-        "id": session.id,
-        "conversation_id": state.id,
-        "phone_number": state.phone,
-        "customer_name": state.customer_name,
-        "status": session.status,
-        "chat_state": session.chat_state,
-        "agent_id": session.agent_id,
-        "last_operator_id": session.last_operator_id,
-        "started_by": session.started_by,
-        "started_at": iso(session.started_at),
-        "accepted_at": iso_or_none(session.accepted_at),
-        "operator_replied_at": iso_or_none(session.operator_replied_at),
-        "expires_at": iso(session.expires_at),
-        "ended_at": iso_or_none(session.ended_at),
-        "end_reason": session.end_reason,
-        "state_since": iso(session.since),
-        "rev": session.rev,
-    }
-
-
-def note(state: ConversationState, session: Session, text: str, fx: list[Effect]) -> None:
-    """A system message in the session (seen by agents, not sent to the customer)."""
+def note(session: Session, text: str, fx: list[Effect]) -> None:
+    """A system line in the session (seen by agents, not sent to the customer)."""
     fx.append(Record("out", "system", "note", text, session_id=session.id))
-    fx.append(message_event(state, session, "system", text))
 
 
 def updated(
-    state: ConversationState, session: Session, fx: list[Effect], event: str = "session.updated"
+    state: ConversationState, session: Session, fx: list[Effect], *, created: bool = False
 ) -> None:
-    fx.append(Notify(event, session_dict(state, session)))
+    """The session's event: its view as it stands now."""
+    event: Literal["session.created", "session.updated"] = (
+        "session.created" if created else "session.updated"
+    )
+    fx.append(Notify(event, session_view(state, session)))
+
+
+def queue_changed(session: Session, change: Literal["added", "removed"], fx: list[Effect]) -> None:
+    fx.append(Notify("queue.changed", QueueChange(session.id, change)))
 
 
 def tell_customer(
@@ -122,10 +100,10 @@ def start_session(
     )
     state = replace(state, session=session, sessions_started=number, flow=None)
     tell_customer(state, session, policy.sessions.connecting_text, now, fx)
-    note(state, session, f"Session started by the {started_by}; waiting for an agent", fx)
+    note(session, f"Session started by the {started_by}; waiting for an agent", fx)
     fx.append(Journal("agent_session", "session_started", f"{session.id} by {started_by}"))
-    updated(state, session, fx, "session.created")
-    fx.append(Notify("queue.changed", {"session_id": session.id, "change": "added"}))
+    updated(state, session, fx, created=True)
+    queue_changed(session, "added", fx)
     return state
 
 
@@ -142,11 +120,11 @@ def end_session(
     state = replace(state, session=None, last_session=ended)
     if text:
         tell_customer(state, ended, text, now, fx)
-    note(state, ended, f"Session ended ({reason})", fx)
+    note(ended, f"Session ended ({reason})", fx)
     fx.append(Journal("agent_session", f"session_ended_{reason}", ended.id))
     updated(state, ended, fx)
     if session.chat_state == "waiting_assignment":
-        fx.append(Notify("queue.changed", {"session_id": session.id, "change": "removed"}))
+        queue_changed(session, "removed", fx)
     return state
 
 
@@ -157,29 +135,3 @@ def check_expiry(
     if session is not None and now >= session.expires_at:
         return end_session(state, now, "expired", policy.sessions.expired_text, fx)
     return state
-
-
-def message_event(
-    state: ConversationState,
-    session: Session | None,
-    sender_type: str,
-    text: str | None,
-    sender_id: str | None = None,
-) -> Notify:
-    """A `message.created` event, carrying who holds the session (so that each dashboard
-    feed can tell, without asking anyone, whether its operator may see it)."""
-    data: dict[str, Any] = {
-        "conversation_id": state.id,
-        "sender_type": sender_type,
-        "sender_id": sender_id,
-        "text": text,
-        "session_id": None,
-    }
-    if session is not None:
-        data.update(
-            session_id=session.id,
-            agent_id=session.agent_id,
-            last_operator_id=session.last_operator_id,
-            chat_state=session.chat_state,
-        )
-    return Notify("message.created", data)

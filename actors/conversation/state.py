@@ -8,6 +8,7 @@ from typing import Literal
 import msgspec
 
 from actors.runtime.codec import msgpack_encoder
+from storage.views import ChatState
 
 WINDOW = timedelta(hours=24)
 
@@ -23,9 +24,6 @@ class Pause(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     agent_assignee_id: str | None = None
     external_conversation_id: str | None = None
     by: str | None = None
-
-
-ChatState = Literal["waiting_assignment", "assigned", "waiting_real_user_reply", "completed"]
 
 
 class Session(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import msgspec
 
 from actors.conversation.assignment import (
-    Outcome,
     assign,
     check_idle,
     customer_wrote,
+    holds,
     idle_deadline,
+    not_held,
+    open_session,
     operator_reply,
-    refused,
     release,
 )
 from actors.conversation.bot import run_bot
@@ -33,6 +34,7 @@ from actors.conversation.messages import (
     StartSession,
     Wake,
 )
+from actors.conversation.outcome import Outcome, refused
 from actors.conversation.pause import (
     check_pause,
     pause_by_request,
@@ -41,15 +43,10 @@ from actors.conversation.pause import (
     trigger_reason,
 )
 from actors.conversation.policy import Policy
-from actors.conversation.sessions import (
-    check_expiry,
-    end_session,
-    is_end_keyword,
-    message_event,
-    session_dict,
-    start_session,
-)
+from actors.conversation.sessions import check_expiry, end_session, is_end_keyword, start_session
 from actors.conversation.state import ConversationState
+from actors.conversation.views import pause_view, session_view
+from storage.views import Deadline
 
 replace = msgspec.structs.replace
 # Kinds that belong to the conversation but that the bot does not answer.
@@ -71,7 +68,8 @@ def step(
             state = _agent(state, msg, now, policy, fx)
         case PauseRequest():
             state = pause_by_request(state, msg.hours, msg.by, now, fx)
-            fx.append(Reply(state.pause))
+            assert state.pause is not None
+            fx.append(Reply(pause_view(state, state.pause, now)))
         case ResumeRequest():
             had = state.pause is not None
             state = resume_by_request(state, msg.by, fx)
@@ -80,41 +78,47 @@ def step(
             fx.append(Reply(None))
         case StartSession():
             if state.session is not None:
-                outcome = refused("session_open", "a session is already open", state, state.session)
+                outcome = refused(
+                    "session_open", "a session is already open", session_view(state, state.session)
+                )
             else:
                 state = start_session(state, now, policy, fx, msg.started_by)
                 assert state.session is not None
-                outcome = Outcome(True, session=session_dict(state, state.session))
+                outcome = Outcome(True, session=session_view(state, state.session))
             fx.append(Reply(outcome))
         case Assign():
-            state, outcome = assign(state, msg.session_id, msg.operator_id, now, fx)
+            state, outcome = assign(state, msg.session_id, msg.operator_id, msg.caller, now, fx)
             fx.append(Reply(outcome))
         case Release():
-            state, outcome = release(state, msg.session_id, msg.reason, now, fx)
+            state, outcome = release(state, msg.session_id, msg.caller, msg.reason, now, fx)
             fx.append(Reply(outcome))
         case EndSession():
             state, outcome = _end(state, msg, now, policy, fx)
             fx.append(Reply(outcome))
         case AgentReply():
-            state, outcome = operator_reply(
-                state, msg.session_id, msg.operator_id, msg.text, msg.may_override, now, policy, fx
+            state, outcome, sent = operator_reply(
+                state, msg.session_id, msg.caller, msg.text, now, policy, fx
             )
-            fx.append(Reply(outcome))
+            fx.append(Reply(outcome, sent))
     return state, fx
 
 
 def _end(
     state: ConversationState, msg: EndSession, now: datetime, policy: Policy, fx: list[Effect]
 ) -> tuple[ConversationState, Outcome]:
-    session = state.session
-    if session is None or session.id != msg.session_id:
-        last = state.last_session
-        if last is not None and last.id == msg.session_id:
-            return state, refused("session_ended", "the session has already ended", state, last)
-        return state, refused("not_found", f"no session {msg.session_id}")
-    state = end_session(state, now, msg.reason, policy.sessions.ended_text, fx)
+    """The holder ends it as `agent`; a caller who may override, as `supervisor`."""
+    found = open_session(state, msg.session_id)
+    if isinstance(found, Outcome):
+        return state, found
+    if holds(found, msg.caller):
+        reason = "agent"
+    elif msg.caller.may_override:
+        reason = "supervisor"
+    else:
+        return state, not_held(state, found)
+    state = end_session(state, now, reason, policy.sessions.ended_text, fx)
     assert state.last_session is not None
-    return state, Outcome(True, session=session_dict(state, state.last_session))
+    return state, Outcome(True, session=session_view(state, state.last_session))
 
 
 def _customer(
@@ -156,20 +160,11 @@ def _customer(
     if state.status == "closed" or state.archived_at is not None:
         state = replace(state, status="open", archived_at=None)
         fx.append(Journal("conversation", "reopened"))
-    text = msg.text or msg.choice_title
     if state.session is not None:
-        session = state.session
         if is_end_keyword(msg.text, policy):
-            fx.append(message_event(state, session, "customer", text))
             return end_session(state, now, "customer", policy.sessions.ended_text, fx)
-        fx.append(Journal("agent_session", "forwarded_to_agent", session.id))
-        mark = len(fx)
-        state = customer_wrote(state, now, policy, fx)
-        # the message comes first, but says who may see it as the session stands after it
-        fx.insert(mark, message_event(state, state.session, "customer", text))
-        return state
-
-    fx.append(message_event(state, None, "customer", text))
+        fx.append(Journal("agent_session", "forwarded_to_agent", state.session.id))
+        return customer_wrote(state, now, policy, fx)
     if paused:
         assert state.pause is not None
         fx.append(
@@ -196,7 +191,6 @@ def _agent(
     state: ConversationState, msg: AgentMessage, now: datetime, policy: Policy, fx: list[Effect]
 ) -> ConversationState:
     """A message written from another inbox: recorded (unless our own echo); may pause."""
-    reason = trigger_reason(msg, policy)
     if msg.is_echo:
         fx.append(Journal("agent_detection", "echo_ignored", msg.provider_message_id))
         return state
@@ -217,20 +211,26 @@ def _agent(
         message_count=state.message_count + 1,
         external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
     )
+    reason = trigger_reason(msg, policy)
     if reason is not None:
         fx.append(Journal("agent_detection", reason, msg.agent_email or msg.origin))
         return state
     return pause_for_agent(state, msg, now, policy, fx)
 
 
-def next_wakeup(state: ConversationState, policy: Policy) -> datetime | None:
-    """The earliest deadline in the state: when `Wake` must arrive."""
-    deadlines = []
+def deadlines(state: ConversationState, policy: Policy) -> list[Deadline]:
+    """Every timer of the conversation: what falls due, and when."""
+    found = []
     if state.pause is not None:
-        deadlines.append(state.pause.until)
+        found.append(Deadline("pause_expiry", state.pause.until))
     if state.session is not None:
-        deadlines.append(state.session.expires_at)
+        found.append(Deadline("session_expiry", state.session.expires_at))
         idle = idle_deadline(state.session, policy)
         if idle is not None:
-            deadlines.append(idle)
-    return min(deadlines) if deadlines else None
+            found.append(Deadline("operator_idle", idle))
+    return found
+
+
+def next_wakeup(state: ConversationState, policy: Policy) -> datetime | None:
+    """The earliest deadline in the state: when `Wake` must arrive."""
+    return min((d.at for d in deadlines(state, policy)), default=None)

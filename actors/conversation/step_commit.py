@@ -1,12 +1,23 @@
-"""Turns one step's outcome (old state, new state, effects) into the rows of one commit."""
+"""Turns one step (old state, new state, effects) into what the shell does with it: the rows
+of one commit, the sends for the sender, the events to publish and the answer to the ask.
+
+Every effect becomes rows here and nowhere else; the `match` is exhaustive, so an effect
+that is added and not handled is a type error. The ids of the rows a step creates are
+decided here, from the store's id source, before anything is written.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol, assert_never
 
-from actors.conversation.effects import AssignmentLog, Effect, Journal, Record, Send
-from actors.conversation.sessions import STATUS_OF
-from actors.conversation.state import ConversationState, Pause, Session, encode_state
+import msgspec
+
+from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record, Reply, Send
+from actors.conversation.events import Event, QueueChange
+from actors.conversation.outcome import Outcome
+from actors.conversation.state import ConversationState, Session, encode_state
+from actors.conversation.views import pause_view, session_view
 from actors.outbox.outbound import OutboundMessage, encode_outbound
 from actors.runtime.codec import json_encoder
 from storage.rows import (
@@ -15,136 +26,163 @@ from storage.rows import (
     JournalRow,
     MessageRow,
     OutboxRow,
-    PauseRow,
-    SessionRow,
     StepCommit,
 )
-from storage.timefmt import iso, iso_or_none
+from storage.views import Deadline, DueSend, MessageView, SessionView
 
 _json = json_encoder()
 
 
-def build_commit(
+class Ids(Protocol):
+    """Where fresh row ids come from (the store)."""
+
+    def next_message_id(self) -> int: ...
+
+    def next_outbox_id(self) -> int: ...
+
+
+class Built(msgspec.Struct):
+    commit: StepCommit
+    sends: list[DueSend]
+    events: list[Event]
+    reply: Any
+
+
+def build(
     old: ConversationState | None,
     new: ConversationState,
     effects: list[Effect],
     now: datetime,
-    wakeup: datetime | None,
+    deadlines: list[Deadline],
     inbox_id: int,
-) -> StepCommit:
-    at = iso(now)
+    ids: Ids,
+) -> Built:
     cid = new.id
+    wakeup = min((d.at for d in deadlines), default=None)
     commit = StepCommit(
-        conversation=conversation_row(new, wakeup, at),
-        now=at,
+        conversation=conversation_row(new, deadlines, wakeup),
+        now=now,
         inbox_id=inbox_id,
         exists=old is not None,
     )
+    built = Built(commit, [], [], None)
+    audience = _Audience(new)
+    made: list[tuple[Send, MessageView]] = []
     for effect in effects:
         match effect:
             case Send():
-                commit.messages.append(
-                    MessageRow(
-                        conversation_id=cid,
-                        direction="out",
-                        sender_type=effect.sender_type,
-                        sender_id=effect.sender_id,
-                        kind=effect.kind,
-                        text=effect.text,
-                        created_at=at,
-                        delivery_status="pending",
-                        processed=1,
-                        payload=_choices_json(effect),
-                        session_id=effect.session_id,
-                    )
-                )
-                commit.outbox.append(
-                    OutboxRow(
-                        conversation_id=cid,
-                        recipient=new.phone or new.customer_id,
-                        body=encode_outbound(outbound(new, effect)),
-                        text=effect.text,
-                        next_attempt_at=now.timestamp(),
-                        created_at=at,
-                        message_index=len(commit.messages) - 1,
-                    )
-                )
+                view = _message(ids, new, effect, now)
+                made.append((effect, view))
+                commit.messages.append(MessageRow(view, _choices_json(effect)))
+                send = _outbox_row(ids, new, effect, int(view.id), now)
+                commit.outbox.append(send)
+                built.sends.append(DueSend(send.id, send.recipient, send.body, 0, send.message_id))
+                built.events.append(Event("message.created", view, audience.of(view.session_id)))
             case Record():
-                commit.messages.append(
-                    MessageRow(
-                        conversation_id=cid,
-                        direction=effect.direction,
-                        sender_type=effect.sender_type,
-                        sender_id=effect.sender_id,
-                        kind=effect.kind,
-                        text=effect.text,
-                        created_at=at,
-                        provider_message_id=effect.provider_message_id,
-                        delivery_status=effect.delivery_status,
-                        processed=int(effect.processed),
-                        payload=None
-                        if effect.payload is None
-                        else _json.encode(effect.payload).decode(),
-                        session_id=effect.session_id,
-                    )
-                )
+                view = _recorded(ids, new, effect, now)
+                payload = None if effect.payload is None else _json.encode(effect.payload).decode()
+                commit.messages.append(MessageRow(view, payload, effect.processed))
+                built.events.append(Event("message.created", view, audience.of(view.session_id)))
             case AssignmentLog():
                 commit.assignments.append(
                     AssignmentRow(
-                        effect.session_id, cid, effect.operator_id, effect.event, at, effect.reason
+                        effect.session_id, cid, effect.operator_id, effect.event, now, effect.reason
                     )
                 )
             case Journal():
                 commit.journal.append(
-                    JournalRow(cid, at, effect.step_type, effect.status, effect.detail)
+                    JournalRow(cid, now, effect.step_type, effect.status, effect.detail)
                 )
+            case Notify():
+                data = effect.data
+                if isinstance(data, SessionView):
+                    session: SessionView | None = data
+                elif isinstance(data, QueueChange):
+                    session = audience.of(data.session_id)
+                else:
+                    session = None
+                built.events.append(Event(effect.type, data, session))
+            case Reply():
+                built.reply = _answer(effect, made)
             case _:
-                pass
+                assert_never(effect)
     old_pause = old.pause if old is not None else None
     if new.pause != old_pause:
-        commit.pause = pause_row(new, new.pause or old_pause, active=new.pause is not None)
-    commit.session = _session_change(old, new, at)
-    return commit
+        if new.pause is not None:
+            commit.pause = pause_view(new, new.pause, now)
+        else:
+            commit.pause_cleared = True
+    commit.session = _session_change(old, new)
+    return built
 
 
-def _session_change(
-    old: ConversationState | None, new: ConversationState, at: str
-) -> SessionRow | None:
-    """The session row to write: the open one if it changed, or the one that just ended."""
-    before = old.session if old is not None else None
-    if new.session is not None:
-        return None if new.session == before else session_row(new, new.session, at)
-    if before is not None and new.last_session is not None:
-        return session_row(new, new.last_session, at)
-    return None
+class _Audience:
+    """The sessions of the new state, as views: who may see each event of the step."""
+
+    def __init__(self, state: ConversationState) -> None:
+        self._state = state
+        self._views: dict[str, SessionView] = {}
+
+    def of(self, session_id: str | None) -> SessionView | None:
+        if session_id is None:
+            return None
+        if session_id not in self._views:
+            state = self._state
+            for session in (state.session, state.last_session):
+                if session is not None and session.id == session_id:
+                    self._views[session_id] = session_view(state, session)
+        return self._views.get(session_id)
 
 
-def session_row(state: ConversationState, session: Session, at: str) -> SessionRow:
-    return SessionRow(
-        id=session.id,
+def _answer(reply: Reply, made: list[tuple[Send, MessageView]]) -> Any:
+    """The ask's answer; an outcome that sent a message carries that message's view."""
+    value = reply.value
+    if reply.sent is not None and isinstance(value, Outcome):
+        for send, view in made:
+            if send is reply.sent:
+                return msgspec.structs.replace(value, sent=view)
+    return value
+
+
+def _message(ids: Ids, state: ConversationState, send: Send, now: datetime) -> MessageView:
+    return MessageView(
+        id=str(ids.next_message_id()),
         conversation_id=state.id,
-        phone_number=state.phone,
-        customer_name=state.customer_name,
-        status=STATUS_OF[session.chat_state],
-        chat_state=session.chat_state,
-        agent_id=session.agent_id,
-        last_operator_id=session.last_operator_id,
-        started_by=session.started_by,
-        started_at=iso(session.started_at),
-        accepted_at=iso_or_none(session.accepted_at),
-        operator_replied_at=iso_or_none(session.operator_replied_at),
-        expires_at=iso(session.expires_at),
-        ended_at=iso_or_none(session.ended_at),
-        end_reason=session.end_reason,
-        state_since=iso(session.since),
-        updated_at=at,
+        session_id=send.session_id,
+        direction="out",
+        sender_type=send.sender_type,
+        sender_id=send.sender_id,
+        kind=send.kind,
+        text=send.text,
+        created_at=now,
+        status="pending",
     )
 
 
-def outbound(state: ConversationState, send: Send) -> OutboundMessage:
-    return OutboundMessage(
+def _recorded(ids: Ids, state: ConversationState, record: Record, now: datetime) -> MessageView:
+    return MessageView(
+        id=str(ids.next_message_id()),
+        conversation_id=state.id,
+        session_id=record.session_id,
+        direction=record.direction,
+        sender_type=record.sender_type,
+        sender_id=record.sender_id,
+        kind=record.kind,
+        text=record.text,
+        created_at=now,
+        status=record.delivery_status,
+        provider_message_id=record.provider_message_id,
+    )
+
+
+def _outbox_row(
+    ids: Ids, state: ConversationState, send: Send, message_id: int, now: datetime
+) -> OutboxRow:
+    outbox_id = ids.next_outbox_id()
+    recipient = state.phone or state.customer_id
+    body = OutboundMessage(
         business_id=state.business_id,
-        to=state.phone or state.customer_id,
+        to=recipient,
         text=send.text,
         kind=send.kind,
         choices=send.choices,
@@ -152,10 +190,35 @@ def outbound(state: ConversationState, send: Send) -> OutboundMessage:
         footer=send.footer,
         list_button=send.list_button,
         conversation_id=state.id,
+        outbox_id=outbox_id,
+    )
+    return OutboxRow(
+        id=outbox_id,
+        conversation_id=state.id,
+        message_id=message_id,
+        recipient=recipient,
+        body=encode_outbound(body),
+        text=send.text,
+        next_attempt_at=now,
+        created_at=now,
     )
 
 
-def conversation_row(state: ConversationState, wakeup: datetime | None, at: str) -> ConversationRow:
+def _session_change(old: ConversationState | None, new: ConversationState) -> SessionView | None:
+    """The session projection to write: the open one if it changed, or the one that just
+    ended."""
+    before: Session | None = old.session if old is not None else None
+    if new.session is not None:
+        return None if new.session == before else session_view(new, new.session)
+    if before is not None and new.last_session is not None:
+        return session_view(new, new.last_session)
+    return None
+
+
+def conversation_row(
+    state: ConversationState, deadlines: list[Deadline], wakeup: datetime | None
+) -> ConversationRow:
+    flow = state.flow
     return ConversationRow(
         id=state.id,
         business_id=state.business_id,
@@ -164,35 +227,20 @@ def conversation_row(state: ConversationState, wakeup: datetime | None, at: str)
         customer_name=state.customer_name,
         mode=state.mode,
         status=state.status,
-        paused_until=None if state.pause is None else iso(state.pause.until),
-        flow_id=None if state.flow is None else state.flow.flow_id,
-        node_id=None if state.flow is None else state.flow.node_id,
-        last_inbound_at=iso_or_none(state.last_inbound_at),
-        last_activity_at=iso_or_none(state.last_activity_at),
-        next_wakeup_at=None if wakeup is None else wakeup.timestamp(),
-        archived_at=iso_or_none(state.archived_at),
+        paused_until=None if state.pause is None else state.pause.until,
+        flow_id=None if flow is None else flow.flow_id,
+        node_id=None if flow is None else flow.node_id,
+        variables=state.variables,
+        deadlines=deadlines,
+        window_expires_at=state.window_expires_at,
+        last_inbound_at=state.last_inbound_at,
+        last_activity_at=state.last_activity_at,
+        next_wakeup_at=wakeup,
+        archived_at=state.archived_at,
         message_count=state.message_count,
         unread_count=state.unread_count,
         snapshot=encode_state(state),
-        created_at=iso(state.created_at),
-        updated_at=at,
-    )
-
-
-def pause_row(state: ConversationState, pause: Pause | None, active: bool) -> PauseRow | None:
-    if pause is None:
-        return None
-    return PauseRow(
-        conversation_id=state.id,
-        phone_number=state.phone or state.customer_id,
-        expires_at=iso(pause.until),
-        paused_at=iso(pause.paused_at),
-        is_active=int(active),
-        agent_assignee_id=pause.agent_assignee_id,
-        agent_email=pause.agent_email,
-        agent_name=pause.agent_name,
-        external_conversation_id=pause.external_conversation_id,
-        source=pause.source,
+        created_at=state.created_at,
     )
 
 

@@ -1,10 +1,14 @@
 """Drains the outbox: sends what was committed, retries with backoff, records the outcome.
 
 Sends committed by a step are handed over in memory (no read back from the database); the
-database is scanned only at start-up and when a retry falls due. One send in flight per
+store is scanned only at start-up and when a retry falls due. One send in flight per
 recipient, in commit order (WhatsApp does not keep the order of concurrent sends); a
 recipient whose send waits for a retry holds its later messages back. At most
 `concurrency` sends in flight in all. Retry times are one deadline in the shared heap.
+
+Stopping lets the sends in flight finish (within `drain_seconds`) and records them, so a
+clean restart sends nothing twice; only a send still unanswered after that is cancelled,
+and it is sent again after the restart.
 """
 
 from __future__ import annotations
@@ -12,19 +16,14 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import partial
+from datetime import datetime, timedelta
 
-import msgspec
 import structlog
 
 from actors.outbox.outbound import OutboundProvider, SendResult, decode_outbound
 from actors.runtime.clock import Clock
-from storage import outbox as outbox_store
-from storage.outbox import DueSend
-from storage.reader import Reader
-from storage.timefmt import iso
-from storage.writer import Writer
+from storage.store import Store
+from storage.views import DueSend
 
 log = structlog.get_logger("outbox")
 OUTBOX_TIMER_KEY = ("system", "outbox")
@@ -34,8 +33,7 @@ class OutboxSender:
     def __init__(
         self,
         *,
-        reader: Reader,
-        writer: Writer,
+        store: Store,
         provider: OutboundProvider,
         clock: Clock,
         schedule: Callable[[datetime | None], None],
@@ -43,9 +41,9 @@ class OutboxSender:
         max_attempts: int,
         retry_base: float,
         retry_max: float,
+        drain_seconds: float = 10.0,
     ) -> None:
-        self._reader = reader
-        self._writer = writer
+        self._store = store
         self._provider = provider
         self._clock = clock
         self._schedule = schedule
@@ -53,6 +51,7 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._retry_base = retry_base
         self._retry_max = retry_max
+        self._drain_seconds = drain_seconds
         self._queues: dict[str, deque[DueSend]] = {}  # per recipient, commit order
         self._ready: deque[str] = deque()  # recipients with mail and nothing in flight
         self._busy: set[str] = set()  # a send in flight, or one waiting for its retry
@@ -78,7 +77,7 @@ class OutboxSender:
         return len(self._sending)
 
     def start(self) -> None:
-        """Pick up whatever is pending in the database (left from before a restart)."""
+        """Pick up whatever is pending in the store (left from before a restart)."""
         self.wake()
 
     def submit(self, sends: list[DueSend]) -> None:
@@ -94,7 +93,7 @@ class OutboxSender:
         self._pump()
 
     def wake(self) -> None:
-        """A retry is due (or the process started): scan the database for due sends."""
+        """A retry is due (or the process started): scan the store for due sends."""
         if self._stopped:
             return
         if self._scan is not None:
@@ -109,18 +108,27 @@ class OutboxSender:
             await self._idle.wait()
 
     async def stop(self) -> None:
+        """Start no more sends; let those in flight finish and be recorded, for at most
+        `drain_seconds`, then cancel what is left (it stays pending in the store)."""
         self._stopped = True
-        tasks = [*self._sending.values(), *([self._scan] if self._scan else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._scan is not None:
+            self._scan.cancel()
+            await asyncio.gather(self._scan, return_exceptions=True)
+        in_flight = list(self._sending.values())
+        if in_flight:
+            _, late = await asyncio.wait(in_flight, timeout=self._drain_seconds)
+            if late:
+                log.warning("sends_cancelled_at_stop", count=len(late))
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _scan_due(self) -> None:
         try:
             while True:
                 self._rescan = False
-                now_ts = self._clock.now().timestamp()
-                rows = await outbox_store.due(self._reader, now_ts, limit=10_000)
+                now = self._clock.now()
+                rows = await self._store.due_sends(now, limit=10_000)
                 fresh = []
                 for row in rows:
                     if row.id in self._retry_wait:
@@ -129,7 +137,7 @@ class OutboxSender:
                     elif row.id not in self._known:
                         fresh.append(row)
                 self.submit(fresh)
-                await self._schedule_next_retry(now_ts)
+                await self._schedule_next_retry(now)
                 if not self._rescan:
                     break
         except asyncio.CancelledError:
@@ -140,9 +148,8 @@ class OutboxSender:
             self._scan = None
             self._pump()
 
-    async def _schedule_next_retry(self, now_ts: float) -> None:
-        upcoming = await outbox_store.next_attempt(self._reader, after=now_ts)
-        self._schedule(None if upcoming is None else datetime.fromtimestamp(upcoming, UTC))
+    async def _schedule_next_retry(self, now: datetime) -> None:
+        self._schedule(await self._store.next_send_attempt(after=now))
 
     def _pump(self) -> None:
         """Start sends while there is room: due retries first, then recipients in turn."""
@@ -168,7 +175,7 @@ class OutboxSender:
     async def _send(self, row: DueSend) -> None:
         retrying = False
         try:
-            message = msgspec.structs.replace(decode_outbound(row.body), outbox_id=row.id)
+            message = decode_outbound(row.body)
             try:
                 result = await self._provider.send(message)
             except asyncio.CancelledError:
@@ -194,13 +201,10 @@ class OutboxSender:
     async def _record(self, row: DueSend, result: SendResult) -> bool:
         """Write the outcome; True when the send will be retried."""
         now = self._clock.now()
-        at = iso(now)
         if result.ok:
             self.sent += 1
             pid = result.provider_message_id or f"unknown.{row.id}"
-            await self._writer.submit(
-                partial(outbox_store.mark_sent, send=row, provider_message_id=pid, at=at)
-            )
+            await self._store.mark_sent(row, pid, now)
             return False
         detail = result.error_detail or "send failed"
         if result.retryable and row.attempts + 1 < self._max_attempts:
@@ -213,23 +217,12 @@ class OutboxSender:
                 detail=detail,
                 in_seconds=delay,
             )
-            await self._writer.submit(
-                partial(
-                    outbox_store.mark_retry,
-                    outbox_id=row.id,
-                    next_attempt_at=now.timestamp() + delay,
-                    code=result.error_code,
-                    detail=detail,
-                    at=at,
-                )
+            await self._store.mark_retry(
+                row.id, now + timedelta(seconds=delay), result.error_code, detail, now
             )
-            await self._schedule_next_retry(now.timestamp())
+            await self._schedule_next_retry(now)
             return True
         self.failed += 1
         log.warning("send_failed", outbox_id=row.id, code=result.error_code, detail=detail)
-        await self._writer.submit(
-            partial(
-                outbox_store.mark_failed, send=row, code=result.error_code, detail=detail, at=at
-            )
-        )
+        await self._store.mark_send_failed(row, result.error_code, detail, now)
         return False

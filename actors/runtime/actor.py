@@ -3,6 +3,8 @@ while there is mail. Callers hold a ref (`tell`/`ask`), never the actor itself.
 
 An idle actor keeps no mailbox and no task (a conversation waiting for its deadline costs
 its state and little else): both are created with the first mail and dropped when drained.
+The bound always holds: mail beyond `capacity` is refused with MailboxFull, and the one
+exception is the single Stop that `stop()` queues behind it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Actor(Generic[M]):
         "_on_busy",
         "_ready",
         "_stopped",
+        "_stopping",
         "_task",
         "capacity",
         "last_active",
@@ -54,6 +57,7 @@ class Actor(Generic[M]):
         self._mail: deque[Envelope] | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = False
+        self._stopping = False
         self._stopped = False
         self._on_busy = on_busy
         self.last_active = 0.0
@@ -72,30 +76,40 @@ class Actor(Generic[M]):
         return 0 if self._mail is None else len(self._mail)
 
     def has_room(self) -> bool:
-        return len(self) < self.capacity
+        return len(self) < self.capacity and not self._stopping
 
-    def tell(self, message: M | Stop, *, inbox_id: int = 0, force: bool = False) -> None:
-        """Queue `message`; MailboxFull when full (unless `force`: durable mail already
-        admitted), ActorStopped once stopped."""
-        self._enqueue(Envelope(message, None, inbox_id), force)
+    def tell(self, message: M, *, inbox_id: int = 0) -> None:
+        """Queue `message`; MailboxFull when full, ActorStopped once stopped."""
+        self._enqueue(Envelope(message, None, inbox_id))
 
-    def ask(self, message: M, *, force: bool = False) -> asyncio.Future[Any]:
+    def ask(self, message: M) -> asyncio.Future[Any]:
         """Queue `message` and return the future of its answer."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue(Envelope(message, future), force)
+        self._enqueue(Envelope(message, future))
         return future
 
-    def requeue(self, envelope: Envelope) -> None:
-        """Take over mail another actor of the same key left behind when it failed."""
-        self._enqueue(envelope, force=True)
+    def stop(self) -> None:
+        """Stop after the mail already queued; mail after this is refused."""
+        if self._stopping or self._stopped:
+            return
+        self._stopping = True
+        self._append(Envelope(Stop()))
 
-    def _enqueue(self, envelope: Envelope, force: bool) -> None:
-        if self._stopped:
+    def requeue(self, envelope: Envelope) -> None:
+        """Take over mail another actor of the same key left behind when it failed (never
+        more than a mailbox holds, so the bound holds here too)."""
+        self._enqueue(envelope)
+
+    def _enqueue(self, envelope: Envelope) -> None:
+        if self._stopped or self._stopping:
             raise ActorStopped(self.name)
+        if len(self) >= self.capacity:
+            raise MailboxFull(self.name)
+        self._append(envelope)
+
+    def _append(self, envelope: Envelope) -> None:
         if self._mail is None:
             self._mail = deque()
-        elif not force and len(self._mail) >= self.capacity:
-            raise MailboxFull(self.name)
         self._mail.append(envelope)
         if self._task is None:
             self._on_busy(self, True)
@@ -134,7 +148,7 @@ class Actor(Generic[M]):
                         envelope.reply.set_exception(exc)
                     await self.on_failure(envelope.message, envelope.inbox_id, exc)
                     self._stopped = True
-                    self.leftovers = list(mail)
+                    self.leftovers = [e for e in mail if not isinstance(e.message, Stop)]
                     mail.clear()
                     return
                 if envelope.reply is not None and not envelope.reply.done():

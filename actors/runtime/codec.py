@@ -1,9 +1,10 @@
 """msgspec encoders shared by the core. `enc_hook` writes datetime subclasses (freezegun's
-FakeDatetime in tests) as RFC 3339 text, which the decoders read back as datetimes."""
+FakeDatetime in tests) as RFC 3339 text in msgspec's own form (`...Z`), which the decoders
+read back as datetimes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ import msgspec
 
 def enc_hook(obj: Any) -> Any:
     if isinstance(obj, datetime):
-        return obj.isoformat()
+        return obj.astimezone(UTC).isoformat().replace("+00:00", "Z")
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 

@@ -6,12 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import structlog
-
-from actors.runtime.actor import Actor, Stop
+from actors.runtime.actor import Actor
 from actors.runtime.errors import ActorStopped
 
-log = structlog.get_logger("registry")
 A = TypeVar("A", bound=Actor[Any])
 OnBusy = Callable[[Actor[Any], bool], None]
 # Makes the actor of a key: (key, mailbox capacity, the registry's busy callback).
@@ -20,11 +17,15 @@ Spawn = Callable[[str, int, OnBusy], A]
 
 class Registry(Generic[A]):
     """Holds the live actors. An actor absent from memory is made again (`spawn`) on the
-    next message; one that stopped after a failure is replaced by a fresh one."""
+    next message; one that stopped after a failure is replaced by a fresh one, which takes
+    over the mail it left. `on_drained(key)` is told whenever an actor's mailbox empties."""
 
-    def __init__(self, spawn: Spawn[A], capacity: int) -> None:
+    def __init__(
+        self, spawn: Spawn[A], capacity: int, on_drained: Callable[[str], None] | None = None
+    ) -> None:
         self._spawn = spawn
         self._capacity = capacity
+        self._on_drained = on_drained
         self._actors: dict[str, A] = {}
         self._busy = 0
         self._idle = asyncio.Event()
@@ -35,6 +36,10 @@ class Registry(Generic[A]):
 
     def __len__(self) -> int:
         return len(self._actors)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
 
     @property
     def busy(self) -> int:
@@ -61,8 +66,14 @@ class Registry(Generic[A]):
         actor = self._actors.get(key)
         return actor is None or actor.stopped or actor.has_room()
 
-    def tell(self, key: str, message: Any, *, inbox_id: int = 0, force: bool = False) -> None:
-        self._get(key).tell(message, inbox_id=inbox_id, force=force)
+    def is_busy(self, key: str) -> bool:
+        """Whether that actor is processing mail (and so will drain)."""
+        actor = self._actors.get(key)
+        return actor is not None and actor.busy
+
+    def tell(self, key: str, message: Any, *, inbox_id: int = 0) -> None:
+        """MailboxFull when that actor's mailbox is full."""
+        self._get(key).tell(message, inbox_id=inbox_id)
 
     def ask(self, key: str, message: Any) -> asyncio.Future[Any]:
         return self._get(key).ask(message)
@@ -77,13 +88,16 @@ class Registry(Generic[A]):
             self._idle.clear()
             return
         self._busy -= 1
-        if actor.stopped and self._actors.get(actor.name) is actor:
+        mine = self._actors.get(actor.name) is actor
+        if actor.stopped and mine:
             del self._actors[actor.name]
             leftovers, actor.leftovers = actor.leftovers or [], None
             if leftovers and not self._closed:
                 fresh = self._get(actor.name)
                 for envelope in leftovers:
                     fresh.requeue(envelope)
+        elif mine and self._on_drained is not None and not self._closed:
+            self._on_drained(actor.name)
         if self._busy == 0:
             self._idle.set()
 
@@ -107,10 +121,6 @@ class Registry(Generic[A]):
         """Stop every actor after the mail it already has; no new actors after this."""
         self._closed = True
         for actor in list(self._actors.values()):
-            if not actor.stopped:
-                try:
-                    actor.tell(Stop(), force=True)
-                except ActorStopped:
-                    pass
+            actor.stop()
         await self.wait_idle()
         self._actors.clear()

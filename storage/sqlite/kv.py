@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from storage.reader import Reader
+from storage.sqlite.reader import Reader
 
 
 def put(conn: sqlite3.Connection, key: str, value: str) -> None:

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from storage.migrate import migrate
+from storage.sqlite.migrate import migrate
+from storage.store import StoreClosed
 
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], T]
-
-
-class WriterClosed(Exception):
-    """The writer was stopped; no more writes are accepted."""
 
 
 @dataclass(slots=True)
@@ -100,7 +97,7 @@ class Writer:
     def submit(self, fn: WriteFn[T]) -> asyncio.Future[T]:
         """Queue `fn(conn)`; the future resolves with its result after COMMIT."""
         if self._closed:
-            raise WriterClosed(self.path)
+            raise StoreClosed(self.path)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Op(fn, future))
         self._idle.clear()

@@ -1,4 +1,5 @@
-"""How instants are written in the database and on the wire: ISO 8601, UTC, `Z`."""
+"""How SQLite holds instants: ISO 8601 text in UTC with `Z` (fixed width, so that text order
+is time order), or REAL Unix seconds for the columns the timers scan."""
 
 from __future__ import annotations
 
@@ -22,3 +23,7 @@ def parse_iso(text: str) -> datetime:
 
 def parse_iso_or_none(text: str | None) -> datetime | None:
     return None if text is None else parse_iso(text)
+
+
+def from_ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)

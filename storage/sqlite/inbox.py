@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from storage import journal, messages
-from storage.reader import Reader
 from storage.rows import InboxRow, JournalRow, StatusRow
+from storage.sqlite import journal, messages
+from storage.sqlite.reader import Reader
+from storage.sqlite.timefmt import iso
+from storage.views import InboxCounts, InboxEvent
 
 _INSERT = (
     "INSERT INTO inbox (dedupe_key, source, kind, conversation_id, payload, received_at,"
@@ -15,14 +17,13 @@ _INSERT = (
 )
 
 
-def insert(
-    conn: sqlite3.Connection, rows: list[tuple[InboxRow, JournalRow | None]]
-) -> list[int | None]:
+def insert(conn: sqlite3.Connection, rows: list[InboxRow]) -> list[int | None]:
     """Insert events; a duplicate key gives None in its place. An event's journal note (why
-    it was ignored) is written only when the event is new."""
+    it was ignored) and its status are applied only when the event is new."""
     ids: list[int | None] = []
     notes: list[JournalRow] = []
-    for r, note in rows:
+    for r in rows:
+        received = iso(r.received_at)
         cursor = conn.execute(
             _INSERT,
             (
@@ -31,15 +32,17 @@ def insert(
                 r.kind,
                 r.conversation_id,
                 r.payload,
-                r.received_at,
-                r.received_at if r.processed else None,
+                received,
+                received if r.processed else None,
             ),
         )
         new = cursor.rowcount == 1 and bool(cursor.lastrowid)
         ids.append(int(cursor.lastrowid or 0) if new else None)
-        if new and note is not None:
-            notes.append(note)
-        if new and r.status is not None:
+        if not new:
+            continue
+        if r.note is not None:
+            notes.append(r.note)
+        if r.status is not None:
             _apply_status(conn, r.status)
     journal.insert(conn, notes)
     return ids
@@ -54,11 +57,15 @@ def _apply_status(conn: sqlite3.Connection, status: StatusRow) -> None:
             " SELECT conversation_id, ?, 'delivery', 'failed', ? FROM messages"
             " WHERE provider_message_id = ? AND direction = 'out' LIMIT 1",
             (
-                status.at,
+                iso(status.at),
                 f"{status.error_code} {status.error_detail or ''}".strip(),
                 status.provider_message_id,
             ),
         )
+
+
+def mark_processed(conn: sqlite3.Connection, inbox_id: int, now: str) -> None:
+    conn.execute("UPDATE inbox SET processed_at = ?, error = NULL WHERE id = ?", (now, inbox_id))
 
 
 def mark_failed(conn: sqlite3.Connection, inbox_id: int, error: str) -> None:
@@ -67,19 +74,46 @@ def mark_failed(conn: sqlite3.Connection, inbox_id: int, error: str) -> None:
     )
 
 
-async def unprocessed(reader: Reader, max_attempts: int) -> list[dict[str, Any]]:
+async def unprocessed(
+    reader: Reader,
+    max_attempts: int,
+    conversation_id: str | None,
+    after_id: int,
+    limit: int | None,
+) -> list[InboxEvent]:
     """Events stored but not processed (the process stopped first), oldest first."""
+    where = [
+        "processed_at IS NULL",
+        "attempts < :max",
+        "id > :after",
+        "payload IS NOT NULL",
+        "conversation_id IS NOT NULL",
+    ]
+    params: dict[str, Any] = {"max": max_attempts, "after": after_id, "limit": limit or -1}
+    if conversation_id is not None:
+        where.append("conversation_id = :cid")
+        params["cid"] = conversation_id
     rows = await reader.all(
-        "SELECT id, conversation_id, kind, payload FROM inbox"
-        " WHERE processed_at IS NULL AND attempts < ? ORDER BY id",
+        f"SELECT id, conversation_id, payload FROM inbox WHERE {' AND '.join(where)}"
+        " ORDER BY id LIMIT :limit",
+        params,
+    )
+    return [InboxEvent(r[0], r[1], bytes(r[2])) for r in rows]
+
+
+async def conversations_with_unprocessed(reader: Reader, max_attempts: int) -> list[str]:
+    rows = await reader.all(
+        "SELECT conversation_id FROM inbox WHERE processed_at IS NULL AND attempts < ?"
+        " AND payload IS NOT NULL AND conversation_id IS NOT NULL"
+        " GROUP BY conversation_id ORDER BY min(id)",
         (max_attempts,),
     )
-    return [dict(r) for r in rows]
+    return [r[0] for r in rows]
 
 
-async def counts(reader: Reader) -> dict[str, int]:
+async def counts(reader: Reader) -> InboxCounts:
     row = await reader.one(
         "SELECT count(*) AS total, sum(processed_at IS NULL) AS unprocessed FROM inbox"
     )
     assert row is not None
-    return {"total": int(row["total"] or 0), "unprocessed": int(row["unprocessed"] or 0)}
+    return InboxCounts(total=int(row["total"] or 0), unprocessed=int(row["unprocessed"] or 0))

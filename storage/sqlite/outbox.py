@@ -3,46 +3,41 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
-import msgspec
-
-from storage import messages
-from storage.reader import Reader
 from storage.rows import OutboxRow
+from storage.sqlite import messages
+from storage.sqlite.reader import Reader
+from storage.sqlite.timefmt import from_ts, iso
+from storage.views import DueSend, OutboxCounts
 
 
-class DueSend(msgspec.Struct, frozen=True):
-    """A send to make: its outbox row, and the message row it delivers."""
-
-    id: int
-    recipient: str
-    body: bytes
-    attempts: int = 0
-    message_id: int | None = None
-
-
-def insert(
-    conn: sqlite3.Connection, rows: list[OutboxRow], message_ids: list[int]
-) -> list[DueSend]:
-    sends = []
-    for r in rows:
-        message_id = message_ids[r.message_index] if r.message_index >= 0 else None
-        cursor = conn.execute(
-            "INSERT INTO outbox (conversation_id, message_id, recipient, body, text,"
-            " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+def insert(conn: sqlite3.Connection, rows: list[OutboxRow]) -> None:
+    if not rows:
+        return
+    conn.executemany(
+        "INSERT INTO outbox (id, conversation_id, message_id, recipient, body, text,"
+        " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             (
+                r.id,
                 r.conversation_id,
-                message_id,
+                r.message_id,
                 r.recipient,
                 r.body,
                 r.text,
-                r.next_attempt_at,
-                r.created_at,
-                r.created_at,
-            ),
-        )
-        sends.append(DueSend(int(cursor.lastrowid or 0), r.recipient, r.body, 0, message_id))
-    return sends
+                r.next_attempt_at.timestamp(),
+                created,
+                created,
+            )
+            for r in rows
+            for created in (iso(r.created_at),)
+        ],
+    )
+
+
+def max_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0])
 
 
 def mark_sent(conn: sqlite3.Connection, send: DueSend, provider_message_id: str, at: str) -> None:
@@ -87,27 +82,31 @@ def mark_failed(
     )
 
 
-async def due(reader: Reader, now_ts: float, limit: int) -> list[DueSend]:
+async def due(reader: Reader, now: datetime, limit: int) -> list[DueSend]:
     """Pending sends whose time has come, oldest first."""
     rows = await reader.all(
         "SELECT id, recipient, body, attempts, message_id FROM outbox"
         " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-        (now_ts, limit),
+        (now.timestamp(), limit),
     )
     return [DueSend(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
 
-async def next_attempt(reader: Reader, after: float) -> float | None:
+async def next_attempt(reader: Reader, after: datetime) -> datetime | None:
     """The earliest retry time later than `after` (sends due sooner are being handled)."""
     value = await reader.scalar(
         "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND next_attempt_at > ?",
-        (after,),
+        (after.timestamp(),),
     )
-    return None if value is None else float(value)
+    return from_ts(value)
 
 
 async def is_own_send(
-    reader: Reader, provider_ids: list[str], recipient: str | None, text: str | None, since: str
+    reader: Reader,
+    provider_ids: list[str],
+    recipient: str | None,
+    text: str | None,
+    since: datetime,
 ) -> bool:
     """Whether an outbound event echoes a send of ours: its id is one a send returned, or
     (when the echo outruns the send's answer) the same text went to the same recipient."""
@@ -122,12 +121,12 @@ async def is_own_send(
     if recipient and text:
         hit = await reader.scalar(
             "SELECT 1 FROM outbox WHERE recipient = ? AND created_at >= ? AND text = ? LIMIT 1",
-            (recipient, since, text),
+            (recipient, iso(since), text),
         )
         return bool(hit)
     return False
 
 
-async def backlog(reader: Reader) -> dict[str, int]:
+async def counts(reader: Reader) -> OutboxCounts:
     rows = await reader.all("SELECT status, count(*) AS n FROM outbox GROUP BY status")
-    return {r["status"]: int(r["n"]) for r in rows}
+    return OutboxCounts(**{r["status"]: int(r["n"]) for r in rows})

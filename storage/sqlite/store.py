@@ -1,0 +1,259 @@
+"""The SQLite backend of the `Store` protocol: one writer thread with group commit, one
+read-only connection, and the SQL of each table in its own module."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from functools import partial
+from typing import Literal
+
+from storage.rows import InboxRow, NewOperator, StepCommit
+from storage.sqlite import (
+    conversations,
+    inbox,
+    journal,
+    kv,
+    messages,
+    operators,
+    outbox,
+    pauses,
+    sessions,
+)
+from storage.sqlite.reader import Reader
+from storage.sqlite.timefmt import iso
+from storage.sqlite.writer import Writer, WriterStats
+from storage.views import (
+    AssignmentView,
+    ConversationFilter,
+    ConversationView,
+    DueSend,
+    InboxCounts,
+    InboxEvent,
+    JournalEntry,
+    MessageView,
+    OperatorStats,
+    OperatorView,
+    OutboxCounts,
+    PauseView,
+    SessionFilter,
+    SessionView,
+)
+
+
+class SqliteStore:
+    """The embedded default: a file in WAL mode (`path`), migrated at start."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        max_batch: int = 2000,
+    ) -> None:
+        self.path = path
+        self._writer = Writer(path, synchronous=synchronous, max_batch=max_batch)
+        self._reader = Reader(path)
+        # Only this process writes the file, so ids are handed out from memory, counted on
+        # from the largest stored at start.
+        self._message_ids = itertools.count(1)
+        self._outbox_ids = itertools.count(1)
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        await self._writer.start()
+        await self._reader.open()
+        last_message = await self._writer.submit(messages.max_id)
+        last_send = await self._writer.submit(outbox.max_id)
+        self._message_ids = itertools.count(last_message + 1)
+        self._outbox_ids = itertools.count(last_send + 1)
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+        await self._reader.close()
+
+    @property
+    def running(self) -> bool:
+        return self._writer.running
+
+    @property
+    def idle(self) -> bool:
+        return self._writer.idle
+
+    async def wait_idle(self) -> None:
+        await self._writer.wait_idle()
+
+    @property
+    def backlog(self) -> int:
+        return self._writer.backlog
+
+    @property
+    def stats(self) -> WriterStats:
+        return self._writer.stats
+
+    # --- ids --------------------------------------------------------------------------
+    def next_message_id(self) -> int:
+        return next(self._message_ids)
+
+    def next_outbox_id(self) -> int:
+        return next(self._outbox_ids)
+
+    # --- the core's writes ------------------------------------------------------------
+    async def commit_step(self, commit: StepCommit) -> None:
+        await self._writer.submit(partial(conversations.commit_step, commit=commit))
+
+    async def insert_inbox(self, rows: list[InboxRow]) -> list[int | None]:
+        return await self._writer.submit(partial(inbox.insert, rows=rows))
+
+    async def mark_inbox_failed(self, inbox_id: int, error: str) -> None:
+        await self._writer.submit(partial(inbox.mark_failed, inbox_id=inbox_id, error=error))
+
+    async def mark_sent(self, send: DueSend, provider_message_id: str, at: datetime) -> None:
+        await self._writer.submit(
+            partial(
+                outbox.mark_sent, send=send, provider_message_id=provider_message_id, at=iso(at)
+            )
+        )
+
+    async def mark_retry(
+        self,
+        outbox_id: int,
+        next_attempt_at: datetime,
+        code: int | None,
+        detail: str,
+        at: datetime,
+    ) -> None:
+        await self._writer.submit(
+            partial(
+                outbox.mark_retry,
+                outbox_id=outbox_id,
+                next_attempt_at=next_attempt_at.timestamp(),
+                code=code,
+                detail=detail,
+                at=iso(at),
+            )
+        )
+
+    async def mark_send_failed(
+        self, send: DueSend, code: int | None, detail: str, at: datetime
+    ) -> None:
+        await self._writer.submit(
+            partial(outbox.mark_failed, send=send, code=code, detail=detail, at=iso(at))
+        )
+
+    async def put_value(self, key: str, value: str) -> None:
+        await self._writer.submit(partial(kv.put, key=key, value=value))
+
+    async def create_operator(self, operator: NewOperator) -> None:
+        await self._writer.submit(partial(operators.insert, operator=operator))
+
+    # --- the core's reads -------------------------------------------------------------
+    async def get_value(self, key: str) -> str | None:
+        return await kv.get(self._reader, key)
+
+    async def load_snapshots(self, conversation_ids: list[str]) -> dict[str, bytes]:
+        return await conversations.load_snapshots(self._reader, conversation_ids)
+
+    async def wakeups(self) -> list[tuple[str, datetime]]:
+        return await conversations.wakeups(self._reader)
+
+    async def unprocessed_inbox(
+        self,
+        max_attempts: int,
+        conversation_id: str | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[InboxEvent]:
+        return await inbox.unprocessed(self._reader, max_attempts, conversation_id, after_id, limit)
+
+    async def conversations_with_unprocessed(self, max_attempts: int) -> list[str]:
+        return await inbox.conversations_with_unprocessed(self._reader, max_attempts)
+
+    async def due_sends(self, now: datetime, limit: int) -> list[DueSend]:
+        return await outbox.due(self._reader, now, limit)
+
+    async def next_send_attempt(self, after: datetime) -> datetime | None:
+        return await outbox.next_attempt(self._reader, after)
+
+    async def is_own_send(
+        self, provider_ids: list[str], recipient: str | None, text: str | None, since: datetime
+    ) -> bool:
+        return await outbox.is_own_send(self._reader, provider_ids, recipient, text, since)
+
+    # --- operators --------------------------------------------------------------------
+    async def operator_by_token(self, token_hash: str) -> OperatorView | None:
+        return await operators.by_token_hash(self._reader, token_hash)
+
+    async def operator(self, operator_id: str) -> OperatorView | None:
+        return await operators.get(self._reader, operator_id)
+
+    async def operators(self) -> list[OperatorView]:
+        return await operators.all_operators(self._reader)
+
+    # --- sessions ---------------------------------------------------------------------
+    async def session(self, session_id: str) -> SessionView | None:
+        return await sessions.get(self._reader, session_id)
+
+    async def waiting_sessions(self) -> list[SessionView]:
+        return await sessions.waiting(self._reader)
+
+    async def open_sessions(self) -> list[SessionView]:
+        return await sessions.open_sessions(self._reader)
+
+    async def sessions_held_by(self, operator_id: str) -> list[SessionView]:
+        return await sessions.held_by(self._reader, operator_id)
+
+    async def session_history(
+        self, where: SessionFilter, limit: int, offset: int
+    ) -> tuple[list[SessionView], int]:
+        return await sessions.history(self._reader, where, limit, offset)
+
+    async def chat_state_counts(self) -> dict[str, int]:
+        return await sessions.chat_state_counts(self._reader)
+
+    async def stuck_sessions(self, before: datetime) -> list[SessionView]:
+        return await sessions.stuck(self._reader, before)
+
+    async def operator_stats(self, since: datetime) -> list[OperatorStats]:
+        return await sessions.operator_stats(self._reader, since)
+
+    async def assignments(self, session_id: str) -> list[AssignmentView]:
+        return await sessions.assignments_of(self._reader, session_id)
+
+    # --- conversations ----------------------------------------------------------------
+    async def conversation(self, conversation_id: str, now: datetime) -> ConversationView | None:
+        return await conversations.get(self._reader, conversation_id, now)
+
+    async def conversations(
+        self, where: ConversationFilter, limit: int, offset: int, now: datetime
+    ) -> tuple[list[ConversationView], int]:
+        return await conversations.search(self._reader, where, limit, offset, now)
+
+    async def messages(
+        self, conversation_id: str, limit: int, offset: int
+    ) -> tuple[list[MessageView], int]:
+        return await messages.for_conversation(self._reader, conversation_id, limit, offset)
+
+    async def session_messages(self, session_id: str) -> list[MessageView]:
+        return await messages.for_session(self._reader, session_id)
+
+    async def message(self, message_id: str) -> MessageView | None:
+        return await messages.get(self._reader, message_id)
+
+    async def journey(self, conversation_id: str) -> list[JournalEntry]:
+        return await journal.for_conversation(self._reader, conversation_id)
+
+    async def active_pauses(
+        self, now: datetime, limit: int, offset: int
+    ) -> tuple[list[PauseView], int]:
+        return await pauses.active(self._reader, now, limit, offset)
+
+    async def expired_pauses(self, now: datetime) -> list[str]:
+        return await pauses.expired_active(self._reader, now)
+
+    # --- health -----------------------------------------------------------------------
+    async def inbox_counts(self) -> InboxCounts:
+        return await inbox.counts(self._reader)
+
+    async def outbox_counts(self) -> OutboxCounts:
+        return await outbox.counts(self._reader)

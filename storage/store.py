@@ -1,0 +1,225 @@
+"""The `Store` protocol: every operation the core and the HTTP edge ask of storage, by name.
+
+Nothing outside `storage/` sees a connection, a cursor, SQL or a backend's error text: the
+core hands rows (`storage.rows`) and gets views (`storage.views`) and the named errors
+below. A backend is "make the contract suite pass" (`tests/test_store_contract.py`).
+
+Writes resolve once they are durable (committed); a backend may group them (SQLite's one
+writer commits everything queued in one transaction). Ids of the rows a step creates are
+decided by the core when it builds the commit, from `next_message_id` and
+`next_outbox_id`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from storage.rows import InboxRow, NewOperator, StepCommit
+from storage.views import (
+    AssignmentView,
+    ConversationFilter,
+    ConversationView,
+    DueSend,
+    InboxCounts,
+    InboxEvent,
+    JournalEntry,
+    MessageView,
+    OperatorStats,
+    OperatorView,
+    OutboxCounts,
+    PauseView,
+    SessionFilter,
+    SessionView,
+)
+
+
+class StoreError(Exception):
+    """Base of the store's named errors."""
+
+
+class StoreClosed(StoreError):
+    """The store was stopped; no more writes are accepted."""
+
+
+class EmailTaken(StoreError):
+    """An operator with this e-mail exists already."""
+
+
+class WriteStats(Protocol):
+    """How the store's writes have gone (for `/metrics`)."""
+
+    @property
+    def batches(self) -> int: ...
+
+    @property
+    def writes(self) -> int: ...
+
+    @property
+    def largest_batch(self) -> int: ...
+
+
+class Store(Protocol):
+    # --- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open (creating and migrating as needed)."""
+
+    async def stop(self) -> None:
+        """Refuse new writes, make the queued ones durable, close."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def idle(self) -> bool:
+        """No write queued or in progress."""
+
+    async def wait_idle(self) -> None: ...
+
+    @property
+    def backlog(self) -> int:
+        """Writes queued, not yet committed."""
+
+    @property
+    def stats(self) -> WriteStats: ...
+
+    # --- ids --------------------------------------------------------------------------
+    def next_message_id(self) -> int:
+        """A fresh message id, never given before (ids grow with time)."""
+
+    def next_outbox_id(self) -> int:
+        """A fresh outbox id, never given before."""
+
+    # --- the core's writes ------------------------------------------------------------
+    async def commit_step(self, commit: StepCommit) -> None:
+        """Snapshot and projections, messages, outbox, journal, pause, session and
+        assignment history of one step, and its inbox event marked processed."""
+
+    async def insert_inbox(self, rows: list[InboxRow]) -> list[int | None]:
+        """Store webhook events; a duplicate dedupe key gives None in its place and writes
+        nothing. A row's status is merged into its message and its note journaled (only
+        when the row is new)."""
+
+    async def mark_inbox_failed(self, inbox_id: int, error: str) -> None:
+        """Processing the event failed: count the attempt and keep the error."""
+
+    async def mark_sent(self, send: DueSend, provider_message_id: str, at: datetime) -> None: ...
+
+    async def mark_retry(
+        self,
+        outbox_id: int,
+        next_attempt_at: datetime,
+        code: int | None,
+        detail: str,
+        at: datetime,
+    ) -> None: ...
+
+    async def mark_send_failed(
+        self, send: DueSend, code: int | None, detail: str, at: datetime
+    ) -> None:
+        """Given up: the outbox row and its message are failed, and it is journaled."""
+
+    async def put_value(self, key: str, value: str) -> None:
+        """A process-wide fact (the virtual clock's time, the event epoch)."""
+
+    async def create_operator(self, operator: NewOperator) -> None:
+        """Raises EmailTaken when the e-mail is in use."""
+
+    # --- the core's reads -------------------------------------------------------------
+    async def get_value(self, key: str) -> str | None: ...
+
+    async def load_snapshots(self, conversation_ids: list[str]) -> dict[str, bytes]:
+        """The snapshots of those conversations that exist."""
+
+    async def wakeups(self) -> list[tuple[str, datetime]]:
+        """Every conversation's next deadline, to rebuild the timer heap."""
+
+    async def unprocessed_inbox(
+        self,
+        max_attempts: int,
+        conversation_id: str | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[InboxEvent]:
+        """Events stored but not processed (and failed fewer than `max_attempts` times),
+        oldest first; of one conversation, after `after_id`, when given."""
+
+    async def conversations_with_unprocessed(self, max_attempts: int) -> list[str]:
+        """The conversations that have unprocessed events, in the order of their oldest."""
+
+    async def due_sends(self, now: datetime, limit: int) -> list[DueSend]:
+        """Pending sends whose time has come, oldest first."""
+
+    async def next_send_attempt(self, after: datetime) -> datetime | None:
+        """The earliest retry time later than `after`."""
+
+    async def is_own_send(
+        self, provider_ids: list[str], recipient: str | None, text: str | None, since: datetime
+    ) -> bool:
+        """Whether an outbound event echoes a send of ours: its id is one a send returned,
+        or the same text went to the same recipient since `since`."""
+
+    # --- operators --------------------------------------------------------------------
+    async def operator_by_token(self, token_hash: str) -> OperatorView | None:
+        """The active operator with this token hash."""
+
+    async def operator(self, operator_id: str) -> OperatorView | None: ...
+
+    async def operators(self) -> list[OperatorView]: ...
+
+    # --- sessions ---------------------------------------------------------------------
+    async def session(self, session_id: str) -> SessionView | None: ...
+
+    async def waiting_sessions(self) -> list[SessionView]:
+        """The queue, oldest first."""
+
+    async def open_sessions(self) -> list[SessionView]: ...
+
+    async def sessions_held_by(self, operator_id: str) -> list[SessionView]: ...
+
+    async def session_history(
+        self, where: SessionFilter, limit: int, offset: int
+    ) -> tuple[list[SessionView], int]:
+        """Newest first, with the total that match."""
+
+    async def chat_state_counts(self) -> dict[str, int]: ...
+
+    async def stuck_sessions(self, before: datetime) -> list[SessionView]:
+        """Open sessions in one chat_state since before `before`."""
+
+    async def operator_stats(self, since: datetime) -> list[OperatorStats]: ...
+
+    async def assignments(self, session_id: str) -> list[AssignmentView]: ...
+
+    # --- conversations ----------------------------------------------------------------
+    async def conversation(self, conversation_id: str, now: datetime) -> ConversationView | None:
+        """`now` says whether its pause still holds."""
+
+    async def conversations(
+        self, where: ConversationFilter, limit: int, offset: int, now: datetime
+    ) -> tuple[list[ConversationView], int]:
+        """Most recently active first, with the total that match."""
+
+    async def messages(
+        self, conversation_id: str, limit: int, offset: int
+    ) -> tuple[list[MessageView], int]:
+        """Oldest first, with the total."""
+
+    async def session_messages(self, session_id: str) -> list[MessageView]: ...
+
+    async def message(self, message_id: str) -> MessageView | None: ...
+
+    async def journey(self, conversation_id: str) -> list[JournalEntry]: ...
+
+    async def active_pauses(
+        self, now: datetime, limit: int, offset: int
+    ) -> tuple[list[PauseView], int]:
+        """Pauses that hold at `now`, soonest to end first."""
+
+    async def expired_pauses(self, now: datetime) -> list[str]:
+        """Conversations whose pause ran out but is still recorded as active."""
+
+    # --- health -----------------------------------------------------------------------
+    async def inbox_counts(self) -> InboxCounts: ...
+
+    async def outbox_counts(self) -> OutboxCounts: ...

@@ -1,0 +1,206 @@
+"""The typed views the store answers with, and the projections a step writes.
+
+Each is built in one place: by the core from a conversation's state (and written by the step's
+commit as that conversation's projection), or by a backend from its tables. They carry
+datetimes, never text; the HTTP edge turns them into JSON, and nothing else does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+ChatState = Literal["waiting_assignment", "assigned", "waiting_real_user_reply", "completed"]
+SessionStatus = Literal["waiting", "active", "ended"]
+SenderType = Literal["customer", "bot", "agent", "system"]
+Role = Literal["agent", "supervisor", "admin"]
+
+
+class SessionView(msgspec.Struct, frozen=True, gc=False):
+    """A live-agent session (API.md's session shape). `rev` counts its changes, so that a
+    reader of two views can tell which is newer."""
+
+    id: str
+    conversation_id: str
+    phone_number: str | None
+    customer_name: str | None
+    status: SessionStatus
+    chat_state: ChatState
+    agent_id: str | None
+    last_operator_id: str | None
+    started_by: Literal["customer", "api", "flow"]
+    started_at: datetime
+    accepted_at: datetime | None
+    operator_replied_at: datetime | None
+    expires_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    state_since: datetime
+    rev: int
+
+
+class MessageView(msgspec.Struct, frozen=True, gc=False):
+    """One message of a conversation, in or out (API.md's message shape)."""
+
+    id: str
+    conversation_id: str
+    session_id: str | None
+    direction: Literal["in", "out"]
+    sender_type: SenderType
+    sender_id: str | None
+    kind: str
+    text: str | None
+    created_at: datetime
+    status: str | None
+    provider_message_id: str | None = None
+    error_code: int | None = None
+    read_at: datetime | None = None
+
+
+class PauseView(msgspec.Struct, frozen=True, gc=False):
+    """A conversation's bot pause (seed 000's `conversation_pauses`). `paused` is whether it
+    holds at the instant the view was made; it is derived, never stored."""
+
+    conversation_id: str
+    phone_number: str | None
+    paused: bool
+    expires_at: datetime
+    paused_at: datetime
+    source: Literal["agent", "business_app", "api"]
+    agent_email: str | None = None
+    agent_name: str | None = None
+    agent_assignee_id: str | None = None
+    external_conversation_id: str | None = None
+    by: str | None = None
+
+
+class Deadline(msgspec.Struct, frozen=True, gc=False):
+    """One timer of a conversation: what falls due, and when."""
+
+    kind: str
+    at: datetime
+
+
+class FlowPositionView(msgspec.Struct, frozen=True, gc=False):
+    flow_id: str
+    node_id: str
+
+
+class ConversationView(msgspec.Struct, frozen=True):
+    """A conversation as the API shows it: its projection columns, its active pause and its
+    open session."""
+
+    id: str
+    business_id: str
+    customer_id: str
+    phone_number: str | None
+    customer_name: str | None
+    mode: Literal["bot", "human"]
+    status: Literal["open", "closed"]
+    paused: bool
+    pause: PauseView | None
+    session: SessionView | None
+    flow: FlowPositionView | None
+    variables: dict[str, str]
+    deadlines: list[Deadline]
+    window_expires_at: datetime | None
+    next_wakeup_at: datetime | None
+    archived_at: datetime | None
+    tags: list[str]
+    category: str | None
+    metadata: dict[str, Any]
+    message_count: int
+    unread_count: int
+    last_activity_at: datetime | None
+    created_at: datetime
+
+
+class JournalEntry(msgspec.Struct, frozen=True, gc=False):
+    """One step of a conversation's message journey."""
+
+    at: datetime
+    step_type: str
+    status: str
+    detail: str | None
+
+
+class OperatorView(msgspec.Struct, frozen=True, gc=False):
+    id: str
+    name: str
+    email: str
+    role: Role
+    created_at: datetime
+    active: bool = True
+
+
+class AssignmentView(msgspec.Struct, frozen=True, gc=False):
+    """One line of `chat_assignments`: an operator held the chat from `assigned_at`."""
+
+    operator_id: str
+    assigned_at: datetime
+    first_reply_at: datetime | None
+    released_at: datetime | None
+    reason: str | None
+
+
+class OperatorStats(msgspec.Struct, frozen=True, gc=False):
+    """An operator's assignments in a period, and how fast it first replied."""
+
+    operator_id: str
+    total_assignments: int
+    completed: int
+    active: int
+    replied: int
+    avg_response_seconds: float | None
+    max_response_seconds: float | None
+
+
+class DueSend(msgspec.Struct, frozen=True, gc=False):
+    """A send to make: its outbox row, and the message row it delivers."""
+
+    id: int
+    recipient: str
+    body: bytes
+    attempts: int = 0
+    message_id: int | None = None
+
+
+class InboxEvent(msgspec.Struct, frozen=True, gc=False):
+    """A stored webhook event not yet processed by its conversation."""
+
+    id: int
+    conversation_id: str
+    payload: bytes
+
+
+class InboxCounts(msgspec.Struct, frozen=True):
+    total: int
+    unprocessed: int
+
+
+class OutboxCounts(msgspec.Struct, frozen=True):
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class SessionFilter(msgspec.Struct, frozen=True):
+    """`GET /api/agent/sessions/history`: `agent_id` matches any operator that handled the
+    session; `search` is a substring of the phone or the name; `started_from` and
+    `started_before` bound `started_at`."""
+
+    agent_id: str | None = None
+    status: SessionStatus | None = None
+    search: str | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+
+
+class ConversationFilter(msgspec.Struct, frozen=True):
+    phone: str | None = None
+    status: Literal["open", "closed"] | None = None
+    mode: Literal["bot", "human"] | None = None
+    tag: str | None = None
+    archived: bool | None = None
