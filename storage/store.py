@@ -144,9 +144,6 @@ class Store(Protocol):
         """Events stored but not processed (and failed fewer than `max_attempts` times),
         oldest first; of one conversation, after `after_id`, when given."""
 
-    async def conversations_with_unprocessed(self, max_attempts: int) -> list[str]:
-        """The conversations that have unprocessed events, in the order of their oldest."""
-
     async def due_sends(self, now: datetime, limit: int) -> list[DueSend]:
         """Pending sends whose time has come, oldest first."""
 

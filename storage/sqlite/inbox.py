@@ -101,16 +101,6 @@ async def unprocessed(
     return [InboxEvent(r[0], r[1], bytes(r[2])) for r in rows]
 
 
-async def conversations_with_unprocessed(reader: Reader, max_attempts: int) -> list[str]:
-    rows = await reader.all(
-        "SELECT conversation_id FROM inbox WHERE processed_at IS NULL AND attempts < ?"
-        " AND payload IS NOT NULL AND conversation_id IS NOT NULL"
-        " GROUP BY conversation_id ORDER BY min(id)",
-        (max_attempts,),
-    )
-    return [r[0] for r in rows]
-
-
 async def counts(reader: Reader) -> InboxCounts:
     row = await reader.one(
         "SELECT count(*) AS total, sum(processed_at IS NULL) AS unprocessed FROM inbox"

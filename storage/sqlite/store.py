@@ -166,9 +166,6 @@ class SqliteStore:
     ) -> list[InboxEvent]:
         return await inbox.unprocessed(self._reader, max_attempts, conversation_id, after_id, limit)
 
-    async def conversations_with_unprocessed(self, max_attempts: int) -> list[str]:
-        return await inbox.conversations_with_unprocessed(self._reader, max_attempts)
-
     async def due_sends(self, now: datetime, limit: int) -> list[DueSend]:
         return await outbox.due(self._reader, now, limit)
 
