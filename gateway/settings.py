@@ -72,6 +72,14 @@ class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     request_timeout_seconds: float = 15.0
 
 
+class RealtimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`[realtime]`: the dashboards' WebSocket feed."""
+
+    # How many recent events are kept for clients that reconnect with `?since=`; one older
+    # than that gets a `resync` event and reloads.
+    events_kept: int = 10_000
+
+
 class LogSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -91,6 +99,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     numbers: dict[str, NumberSettings] = msgspec.field(default_factory=dict)
     actors: ActorRuntimeSettings = ActorRuntimeSettings()
     outbox: OutboxSettings = OutboxSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
     log: LogSettings = LogSettings()
 
 

@@ -298,3 +298,143 @@ async def test_pool_answer_that_requeues_the_chat_reaches_agents(pool: Sim) -> N
                 m["text"] for m in messages_of(before, chat["id"]) if m["sender_type"] == "customer"
             ]
             assert texts[-2:] == ["one more thing", "and another"]
+
+
+async def frames_until(
+    ws: ClientWebSocketResponse, event_type: str, match: Callable[[Event], bool] = lambda d: True
+) -> list[Event]:
+    """Whole frames (`seq`, `type`, `data`) up to and including the first that matches."""
+    frames = []
+    while True:
+        frame = await ws.receive_json(timeout=5)
+        frames.append(frame)
+        if frame["type"] == event_type and match(frame["data"]):
+            return frames
+
+
+async def test_every_event_carries_an_increasing_seq(sim: Sim) -> None:
+    """Each frame has an integer `seq`, larger than the hello's and than the one before."""
+    supervisor = await make_operator(sim, "Sue", role="supervisor")
+    ws = await connect(sim, supervisor.token)
+    try:
+        hello = await ws.receive_json(timeout=5)
+        await open_chat(sim, A)
+        frames = await frames_until(ws, "queue.changed")
+    finally:
+        await ws.close()
+    seqs = [hello["seq"], *(f["seq"] for f in frames)]
+    assert all(isinstance(s, int) for s in seqs)
+    assert seqs == sorted(set(seqs)), seqs
+    assert seqs[-1] == sim.runtime.events.last_seq
+
+
+async def test_message_created_carries_the_message_as_the_api_shows_it(sim: Sim) -> None:
+    """`message.created` holds the message in the API's message shape, the same JSON as
+    the session's messages list, id and all."""
+    supervisor = await make_operator(sim, "Sue", role="supervisor")
+    session = await open_chat(sim, A)
+    async with feed(sim, supervisor.token) as ws:
+        await sim.customer_says(A, "my order is late")
+        data, _ = await wait_for(ws, "message.created", lambda d: d["text"] == "my order is late")
+    keys = {"id", "created_at", "sender_type", "sender_id", "text", "status", "session_id"}
+    assert keys | {"conversation_id"} <= data.keys()
+    listed = await sim.api("GET", f"/api/agent/sessions/{session['id']}/messages")
+    assert data in listed["items"]
+
+
+async def test_reconnect_with_since_replays_what_was_missed(sim: Sim) -> None:
+    """A client that comes back with `?since=<last seq it saw>` first gets, in order, the
+    events it missed that it may see, then live ones."""
+    ana = await make_operator(sim, "Ana")
+    ws = await connect(sim, ana.token)
+    hello = await ws.receive_json(timeout=5)
+    await ws.close()
+    session = await open_chat(sim, A)  # missed while away
+    missed_until = sim.runtime.events.last_seq
+    back = await sim.client.ws_connect(f"/api/agent/ws?token={ana.token}&since={hello['seq']}")
+    try:
+        again = await back.receive_json(timeout=5)
+        assert again["type"] == "hello" and again["seq"] == missed_until
+        replayed = await frames_until(back, "queue.changed")
+        assert [(f["type"], f["data"].get("text")) for f in replayed] == [
+            ("message.created", "🙋 Connecting you to an agent..."),
+            ("message.created", "Session started by the customer; waiting for an agent"),
+            ("session.created", None),
+            ("queue.changed", None),
+        ]
+        assert all(hello["seq"] < f["seq"] <= missed_until for f in replayed)
+        assert replayed[-1]["data"] == {"session_id": session["id"], "change": "added"}
+        await open_chat(sim, B)  # then live
+        live, _ = await wait_for(back, "session.created", lambda d: d["phone_number"] == B)
+        assert live["phone_number"] == B
+    finally:
+        await back.close()
+
+
+async def test_reconnect_shows_only_what_the_caller_may_see(sim: Sim) -> None:
+    """The replay is filtered like the live feed: another agent's chat stays hidden."""
+    ana, ben = await make_operator(sim, "Ana"), await make_operator(sim, "Ben")
+    ws = await connect(sim, ben.token)
+    hello = await ws.receive_json(timeout=5)
+    await ws.close()
+    await open_chat(sim, A)
+    taken = await ana.next()
+    await ana.reply(taken["id"], "private to Ana's chat")
+    back = await sim.client.ws_connect(f"/api/agent/ws?token={ben.token}&since={hello['seq']}")
+    try:
+        await back.receive_json(timeout=5)
+        await open_chat(sim, B)
+        _, replayed = await wait_for(back, "session.created", lambda d: d["phone_number"] == B)
+    finally:
+        await back.close()
+    texts = [f["data"].get("text") for f in replayed if f["type"] == "message.created"]
+    assert "private to Ana's chat" not in texts
+
+
+async def test_since_older_than_the_ring_gets_one_resync(make_sim: MakeSim, db_path: Path) -> None:
+    """When the missed events are no longer kept, the client gets one `resync`, then live
+    events."""
+    from gateway.settings import RealtimeSettings
+
+    sim = await make_sim(settings_for(db_path, realtime=RealtimeSettings(events_kept=3)))
+    ana = await make_operator(sim, "Ana")
+    ws = await connect(sim, ana.token)
+    hello = await ws.receive_json(timeout=5)
+    await ws.close()
+    await open_chat(sim, A)  # more than three events
+    back = await sim.client.ws_connect(f"/api/agent/ws?token={ana.token}&since={hello['seq']}")
+    try:
+        assert (await back.receive_json(timeout=5))["type"] == "hello"
+        resync = await back.receive_json(timeout=5)
+        assert resync == {"seq": sim.runtime.events.last_seq, "type": "resync", "data": {}}
+        await open_chat(sim, B)
+        _, skipped = await wait_for(back, "session.created", lambda d: d["phone_number"] == B)
+        assert all(f["type"] != "resync" for f in skipped)
+    finally:
+        await back.close()
+
+
+async def test_seq_keeps_growing_across_a_restart(make_sim: MakeSim) -> None:
+    """A gateway started again numbers its events above the last run's, and a client that
+    comes back with a seq of the last run is told to reload."""
+    first = await make_sim()
+    ana = await make_operator(first, "Ana")
+    await open_chat(first, A)
+    before = first.runtime.events.last_seq
+    await first.client.close()
+    second = await make_sim()
+    back = await second.client.ws_connect(f"/api/agent/ws?token={ana.token}&since={before}")
+    try:
+        hello = await back.receive_json(timeout=5)
+        assert hello["type"] == "hello" and hello["seq"] > before
+        assert (await back.receive_json(timeout=5))["type"] == "resync"
+    finally:
+        await back.close()
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "٣", "1" * 30])
+async def test_a_bad_since_is_400(sim: Sim, since: str) -> None:
+    """`since` is a seq: anything else is refused before the upgrade, naming the field."""
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await sim.client.ws_connect("/api/agent/ws", params={"token": ADMIN_TOKEN, "since": since})
+    assert refused.value.status == 400

@@ -86,6 +86,8 @@ def step(
                 assert state.session is not None
                 outcome = Outcome(True, session=session_view(state, state.session))
             fx.append(Reply(outcome))
+        case Assign() | Release() | EndSession() | AgentReply() if not msg.caller.id:
+            fx.append(Reply(refused("forbidden", "a session command needs an operator")))
         case Assign():
             state, outcome = assign(state, msg.session_id, msg.operator_id, msg.caller, now, fx)
             fx.append(Reply(outcome))
