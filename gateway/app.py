@@ -84,6 +84,7 @@ def create_app(
         outbox_max_attempts=settings.outbox.max_attempts,
         retry_base=settings.outbox.retry_base_seconds,
         retry_max=settings.outbox.retry_max_seconds,
+        outbox_drain_seconds=settings.outbox.drain_seconds,
         events_kept=settings.realtime.events_kept,
     )
     runtime = Runtime(

@@ -70,6 +70,7 @@ class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0
     request_timeout_seconds: float = 15.0
+    drain_seconds: float = 10.0
 
 
 class RealtimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -66,6 +66,11 @@ class Registry(Generic[A]):
         actor = self._actors.get(key)
         return actor is None or actor.stopped or actor.has_room()
 
+    def queued(self, key: str) -> int:
+        """How much mail that actor has waiting."""
+        actor = self._actors.get(key)
+        return 0 if actor is None else len(actor)
+
     def is_busy(self, key: str) -> bool:
         """Whether that actor is processing mail (and so will drain)."""
         actor = self._actors.get(key)
