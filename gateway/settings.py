@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,6 @@ from actors.conversation.policy import (
     SessionSettings,
     TimeoutSettings,
 )
-from gateway.tomlio import decode_toml
 
 
 class SettingsError(Exception):
@@ -128,13 +128,19 @@ class Secrets(msgspec.Struct, frozen=True):
 
 
 def parse_settings(data: bytes | str) -> Settings:
-    """Decode TOML text; the error names the offending key (`$.pause.duration_hours`)."""
+    """Decode TOML text; the error names the offending key (`$.pause.duration_hours`).
+
+    `tomllib` parses and `msgspec.convert` checks (msgspec.toml.decode would do both, but it
+    trips over freezegun's patched datetime)."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        return decode_toml(data, Settings)
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings are not valid TOML: {exc}") from None
+    try:
+        return msgspec.convert(parsed, type=Settings)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise SettingsError(f"settings are not valid TOML: {exc}") from None
 
 
 def load_settings(path: str | Path) -> Settings:

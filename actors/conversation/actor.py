@@ -16,7 +16,17 @@ import structlog
 
 from actors.conversation.effects import Reply
 from actors.conversation.events import Event
-from actors.conversation.messages import AgentMessage, CustomerMessage, Message, Ping, StartSession
+from actors.conversation.messages import (
+    AgentMessage,
+    AgentReply,
+    Assign,
+    CustomerMessage,
+    EndSession,
+    Message,
+    Ping,
+    Release,
+    StartSession,
+)
 from actors.conversation.outcome import refused
 from actors.conversation.policy import Policy
 from actors.conversation.snapshot_loader import SnapshotLoader
@@ -35,7 +45,7 @@ def _nothing(message: Message) -> Any:
     """The answer for a conversation that does not exist (nothing is created)."""
     if isinstance(message, Ping):
         return None
-    if hasattr(message, "session_id"):
+    if isinstance(message, Assign | Release | EndSession | AgentReply):
         return refused("not_found", f"no session {message.session_id}")
     return None
 
