@@ -233,6 +233,11 @@ def deadlines(state: ConversationState, policy: Policy) -> list[Deadline]:
     return found
 
 
+def earliest(timers: list[Deadline]) -> datetime | None:
+    """When the first of them falls due."""
+    return min((d.at for d in timers), default=None)
+
+
 def next_wakeup(state: ConversationState, policy: Policy) -> datetime | None:
     """The earliest deadline in the state: when `Wake` must arrive."""
-    return min((d.at for d in deadlines(state, policy)), default=None)
+    return earliest(deadlines(state, policy))

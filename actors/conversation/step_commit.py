@@ -17,6 +17,7 @@ from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, 
 from actors.conversation.events import Event, QueueChange
 from actors.conversation.outcome import Outcome
 from actors.conversation.state import ConversationState, Session, encode_state
+from actors.conversation.step import earliest
 from actors.conversation.views import pause_view, session_view
 from actors.outbox.outbound import OutboundMessage, encode_outbound
 from actors.runtime.codec import json_encoder
@@ -58,7 +59,7 @@ def build(
     ids: Ids,
 ) -> Built:
     cid = new.id
-    wakeup = min((d.at for d in deadlines), default=None)
+    wakeup = earliest(deadlines)
     commit = StepCommit(
         conversation=conversation_row(new, deadlines, wakeup),
         now=now,
