@@ -27,6 +27,7 @@ from actors.conversation.snapshot_loader import SnapshotLoader
 from actors.desk.desk import AssignTo, Desk, Next
 from actors.intake.accept import accept
 from actors.intake.backlog import Backlog
+from actors.intake.identity import Resolver
 from actors.intake.items import IntakeItem, IntakeResult
 from actors.outbox.outbound import OutboundProvider
 from actors.outbox.sender import OUTBOX_TIMER_KEY, OutboxSender
@@ -94,6 +95,7 @@ class Runtime:
         self.sender: OutboxSender
         self._loader: SnapshotLoader
         self._desk: Supervisor[Desk]
+        self.resolver: Resolver
         self._passivator: asyncio.Task[None] | None = None
         self.started = False
 
@@ -106,6 +108,8 @@ class Runtime:
         self.events.number_from(epoch << EPOCH_SHIFT)
         self.timers = TimerService(self.clock, self._on_due)
         self._loader = SnapshotLoader(store)
+        self.resolver = Resolver(store)
+        await self.resolver.start()
         ctx = ActorContext(
             clock=self.clock,
             store=store,
@@ -114,6 +118,7 @@ class Runtime:
             schedule=self.timers.schedule,
             outbox_submit=lambda sends: self.sender.submit(sends),
             publish=self.events.publish,
+            learn=self.resolver.learned,
         )
         self.registry = Registry(
             partial(ConversationActor, ctx=ctx),
@@ -167,7 +172,13 @@ class Runtime:
         log.info("runtime_stopped")
 
     async def accept(self, items: list[IntakeItem]) -> IntakeResult:
-        return await accept(items, store=self.store, backlog=self.backlog, now=self.clock.now())
+        return await accept(
+            items,
+            store=self.store,
+            backlog=self.backlog,
+            resolver=self.resolver,
+            now=self.clock.now(),
+        )
 
     def tell(self, conversation_id: str, message: Message) -> None:
         self.registry.tell(conversation_id, message)

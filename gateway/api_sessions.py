@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import msgspec
 from aiohttp import web
 
-from actors.conversation.keys import conversation_id
 from actors.conversation.messages import (
     AgentReply,
     Caller,
@@ -29,7 +28,7 @@ from gateway.lookups import session_or_404
 from gateway.outcomes import outcome_response
 from gateway.paging import page, paging
 from gateway.views import session_detail
-from storage.views import ConversationFilter, SessionFilter
+from storage.views import SessionFilter
 
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -60,16 +59,9 @@ async def start(request: web.Request) -> web.Response:
     if not PHONE.match(phone):
         raise ApiError(400, "invalid_phone", "a phone number is 6-20 digits", "phone_number")
     phone = phone.lstrip("+")
-    found, _ = await runtime.store.conversations(
-        ConversationFilter(phone=phone), 1, 0, runtime.clock.now()
-    )
-    if found:
-        cid = found[0].id
-        who = None
-    else:
-        business = gw.settings.whatsapp.phone_number_id or "default"
-        who = Identity(business_id=business, customer_id=phone, phone=phone)
-        cid = conversation_id(business, phone)
+    business = gw.settings.whatsapp.phone_number_id or "default"
+    who = Identity(business_id=business, customer_id=phone, phone=phone)
+    cid = runtime.resolver.for_phone(business, phone)
     outcome = await runtime.ask(cid, StartSession(who=who, started_by="api"))
     return outcome_response(outcome, principal_of(request), status=201)
 

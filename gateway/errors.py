@@ -67,6 +67,8 @@ def decoded(decode: Callable[[bytes], T], raw: bytes) -> T:
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}", "body") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "body is nested too deeply", "body") from None
 
 
 _STATUS_CODES = {

@@ -57,6 +57,17 @@ class WatiSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     webhook_token_env: str = "WATI_WEBHOOK_TOKEN"
     api_base: str = ""
     api_token_env: str = "WATI_API_TOKEN"
+    # The business number WATI's events belong to (its Meta phone_number_id, so that they
+    # meet the Cloud API's in one conversation); empty: [whatsapp] phone_number_id.
+    phone_number_id: str = ""
+    # With several numbers on one WATI account: each `channelPhoneNumber` to its number id.
+    channels: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def business_of(self, channel: str | None, default: str) -> str:
+        """The business number an event of that channel belongs to."""
+        if channel and channel in self.channels:
+            return self.channels[channel]
+        return self.phone_number_id or default or "default"
 
 
 class ActorRuntimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -57,7 +57,9 @@ async def receive_wati(request: web.Request) -> web.Response:
             raise ApiError(401, "invalid_token", "the webhook token is missing or wrong", "token")
     raw = await request.read()
     event = decoded(wati_events.decode_event, raw)
-    business = gw.settings.whatsapp.phone_number_id or "wati"
+    business = gw.settings.wati.business_of(
+        event.channelPhoneNumber, gw.settings.whatsapp.phone_number_id
+    )
     now = gw.runtime.clock.now()
     store = gw.runtime.store
 

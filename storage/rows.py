@@ -30,7 +30,7 @@ class ConversationRow(msgspec.Struct, gc=False):
     last_activity_at: datetime | None
     next_wakeup_at: datetime | None
     archived_at: datetime | None
-    message_count: int
+    new_messages: int  # added to the conversation's message count
     unread_count: int
     snapshot: bytes
     created_at: datetime
@@ -89,6 +89,28 @@ class AssignmentRow(msgspec.Struct, gc=False):
     reason: str | None = None
 
 
+class Alias(msgspec.Struct, frozen=True, gc=False):
+    """A key a customer is known by (`phone` or `bsuid`) that leads to a conversation."""
+
+    business_id: str
+    kind: str
+    key: str
+    conversation_id: str
+
+
+class Annotation(msgspec.Struct, frozen=True, gc=False):
+    """A change to an earlier message of the conversation, found by its provider id: a
+    reaction set (`emoji`) or removed (no emoji), a deletion, or an edit (`text`)."""
+
+    conversation_id: str
+    provider_message_id: str
+    change: str  # reaction | revoke | edit
+    at: datetime
+    by: str = "customer"
+    emoji: str | None = None
+    text: str | None = None
+
+
 class StepCommit(msgspec.Struct):
     """Everything one actor step writes, in one transaction."""
 
@@ -101,6 +123,8 @@ class StepCommit(msgspec.Struct):
     pause_cleared: bool = False  # ...or the pause it lifted
     session: SessionView | None = None
     assignments: list[AssignmentRow] = msgspec.field(default_factory=list)
+    annotations: list[Annotation] = msgspec.field(default_factory=list)
+    aliases: list[Alias] = msgspec.field(default_factory=list)
     inbox_id: int = 0
     exists: bool = False  # the conversation row is known to be stored (a plain UPDATE will do)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from storage.rows import InboxRow, NewOperator, StepCommit
+from storage.rows import Alias, InboxRow, NewOperator, StepCommit
 from storage.views import (
     AssignmentView,
     ConversationFilter,
@@ -23,6 +23,7 @@ from storage.views import (
     DueSend,
     InboxCounts,
     InboxEvent,
+    InboxRecord,
     JournalEntry,
     MessageView,
     OperatorStats,
@@ -95,10 +96,13 @@ class Store(Protocol):
         """Snapshot and projections, messages, outbox, journal, pause, session and
         assignment history of one step, and its inbox event marked processed."""
 
-    async def insert_inbox(self, rows: list[InboxRow]) -> list[int | None]:
+    async def insert_inbox(
+        self, rows: list[InboxRow], links: list[Alias] | None = None
+    ) -> list[int | None]:
         """Store webhook events; a duplicate dedupe key gives None in its place and writes
         nothing. A row's status is merged into its message and its note journaled (only
-        when the row is new)."""
+        when the row is new). `links`: customer keys learnt from the events, stored with
+        them."""
 
     async def mark_inbox_failed(self, inbox_id: int, error: str) -> None:
         """Processing the event failed: count the attempt and keep the error."""
@@ -155,6 +159,17 @@ class Store(Protocol):
     ) -> bool:
         """Whether an outbound event echoes a send of ours: its id is one a send returned,
         or the same text went to the same recipient since `since`."""
+
+    async def aliases(self, kind: str) -> list[Alias]:
+        """Every stored alias of that kind (`phone`, `bsuid`)."""
+
+    async def alias(self, business_id: str, kind: str, key: str) -> str | None:
+        """The conversation a customer key leads to, when it was linked to one."""
+
+    async def inbox_events(
+        self, conversation_id: str, limit: int, offset: int
+    ) -> tuple[list[InboxRecord], int]:
+        """A conversation's stored webhook events, raw, newest first."""
 
     # --- operators --------------------------------------------------------------------
     async def operator_by_token(self, token_hash: str) -> OperatorView | None:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from storage.content import Content, MessageReaction, Referral
+
 ChatState = Literal["waiting_assignment", "assigned", "waiting_real_user_reply", "completed"]
 SessionStatus = Literal["waiting", "active", "ended"]
 SenderType = Literal["customer", "bot", "agent", "system"]
@@ -42,7 +44,9 @@ class SessionView(msgspec.Struct, frozen=True, gc=False):
 
 
 class MessageView(msgspec.Struct, frozen=True, gc=False):
-    """One message of a conversation, in or out (API.md's message shape)."""
+    """One message of a conversation, in or out (API.md's message shape). `text` is always
+    readable by a person (a summary for other types than text); `content` is the
+    message's structure."""
 
     id: str
     conversation_id: str
@@ -56,7 +60,16 @@ class MessageView(msgspec.Struct, frozen=True, gc=False):
     status: str | None
     provider_message_id: str | None = None
     error_code: int | None = None
+    error: str | None = None
     read_at: datetime | None = None
+    content: Content | None = None
+    reply_to: str | None = None
+    forwarded: bool = False
+    referral: Referral | None = None
+    reactions: list[MessageReaction] = []
+    edited_at: datetime | None = None
+    previous_text: str | None = None
+    deleted_at: datetime | None = None
 
 
 class PauseView(msgspec.Struct, frozen=True, gc=False):
@@ -204,3 +217,17 @@ class ConversationFilter(msgspec.Struct, frozen=True):
     mode: Literal["bot", "human"] | None = None
     tag: str | None = None
     archived: bool | None = None
+
+
+class InboxRecord(msgspec.Struct, frozen=True):
+    """A stored webhook event of a conversation, raw (`payload`: the core's encoding)."""
+
+    id: int
+    dedupe_key: str
+    source: str
+    kind: str
+    received_at: datetime
+    processed_at: datetime | None
+    attempts: int
+    error: str | None
+    payload: bytes | None

@@ -12,6 +12,7 @@ from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
 from actors.intake.items import IntakeItem
 from gateway import cloud_events
 from gateway.cloud_events import decode_envelope, items_from, parse_timestamp
+from storage.content import Text
 from storage.rows import StatusRow
 
 BUSINESS = "310000000000002"
@@ -263,13 +264,19 @@ def test_text_full_envelope_3_1() -> None:
             "cloud",
             event=CustomerMessage(
                 who=Identity(
-                    business_id=BUSINESS, customer_id=PHONE, phone=PHONE, name="Dana Levi"
+                    business_id=BUSINESS,
+                    customer_id=PHONE,
+                    phone=PHONE,
+                    name="Dana Levi",
+                    bsuid=BSUID,
                 ),
                 provider="cloud",
                 provider_message_id=TEXT_3_1["id"],
                 sent_at=at(1788001200),
                 kind="text",
                 text="Is the terrace open tonight?",
+                payload=TEXT_3_1,
+                content=Text(body="Is the terrace open tonight?"),
             ),
         )
     ]
@@ -313,7 +320,7 @@ def test_text_full_envelope_3_1() -> None:
         pytest.param(
             DOCUMENT_NO_CAPTION,
             "document",
-            "passport.pdf",
+            None,
             None,
             None,
             None,
@@ -335,7 +342,7 @@ def test_text_full_envelope_3_1() -> None:
         pytest.param(
             REACTION_ADDED_3_10,
             "reaction",
-            "\N{THUMBS UP SIGN}",
+            None,
             None,
             None,
             None,
@@ -344,9 +351,7 @@ def test_text_full_envelope_3_1() -> None:
         pytest.param(
             REACTION_REMOVED_3_10, "reaction", None, None, None, None, id="3.10-reaction-removed"
         ),
-        pytest.param(
-            SYSTEM_3_12, "system", SYSTEM_3_12["system"]["body"], None, None, None, id="3.12-system"
-        ),
+        pytest.param(SYSTEM_3_12, "system", None, None, None, None, id="3.12-system"),
     ],
 )
 def test_message_types(
@@ -357,8 +362,8 @@ def test_message_types(
     choice_title: str | None,
     context_id: str | None,
 ) -> None:
-    """Each inbound type gives its kind, text, choice (id, title), and keeps the wamid it
-    answers (its context) in its payload."""
+    """Each inbound type gives its kind, what the customer typed (for the bot), the choice
+    (id, title), and keeps the wamid it answers (its context) in its payload."""
     event = one_event(msg)
     context = ((event.payload or {}).get("context") or {}).get("id")
     got = (event.kind, event.text, event.choice_id, event.choice_title, context)
@@ -373,16 +378,16 @@ def test_non_text_keeps_the_raw_message_as_payload(msg: dict[str, Any]) -> None:
     assert one_event(msg).payload == msg
 
 
-def test_text_has_no_payload() -> None:
-    """A text carries nothing beyond its body: no payload is stored."""
-    assert one_event(TEXT_3_1, contacts=[DANA_BSUID]).payload is None
+def test_text_keeps_its_raw_payload_too() -> None:
+    """Nothing a payload carries is thrown away: a text keeps its wire message too."""
+    assert one_event(TEXT_3_1, contacts=[DANA_BSUID]).payload == TEXT_3_1
 
 
 def test_plain_message_has_no_note() -> None:
     """A supported message goes to its conversation without a journal note."""
     [item] = messages(IMAGE_3_5)
     assert (item.note_step, item.note_status, item.note_detail) == (None, None, None)
-    assert item.conversation_id is not None
+    assert item.event is not None
 
 
 @pytest.mark.parametrize(
@@ -472,25 +477,25 @@ def test_system_message_without_contacts() -> None:
         pytest.param(
             [DANA_BSUID],
             {"from": PHONE, "from_user_id": BSUID},
-            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi", BSUID),
             id="from-and-from_user_id",
         ),
         pytest.param(
             [DANA_BSUID],
             {"from": PHONE},
-            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi", BSUID),
             id="user_id-from-contact",
         ),
         pytest.param(
             [{"profile": {"name": "Dana Levi"}, "user_id": BSUID}],
             {"from_user_id": BSUID},
-            Identity(BUSINESS, BSUID, None, "Dana Levi"),
+            Identity(BUSINESS, BSUID, None, "Dana Levi", BSUID),
             id="only-from_user_id",
         ),
         pytest.param(
             [],
             {"from_user_id": BSUID},
-            Identity(BUSINESS, BSUID, None, None),
+            Identity(BUSINESS, BSUID, None, None, BSUID),
             id="only-from_user_id-no-contacts",
         ),
         pytest.param(
@@ -499,7 +504,7 @@ def test_system_message_without_contacts() -> None:
         pytest.param(
             [{"profile": {"name": "Eli"}, "wa_id": "447700900555", "user_id": "GB.5"}, DANA_BSUID],
             {"from": PHONE},
-            Identity(BUSINESS, PHONE, PHONE, "Dana Levi"),
+            Identity(BUSINESS, PHONE, PHONE, "Dana Levi", BSUID),
             id="matching-contact-of-several",
         ),
         pytest.param(
@@ -508,7 +513,7 @@ def test_system_message_without_contacts() -> None:
                 {"profile": {"name": "Dana"}, "user_id": BSUID},
             ],
             {"from_user_id": BSUID},
-            Identity(BUSINESS, BSUID, None, "Dana"),
+            Identity(BUSINESS, BSUID, None, "Dana", BSUID),
             id="matched-on-user_id",
         ),
     ],
@@ -517,7 +522,7 @@ def test_customer_is_keyed_on_the_phone_else_the_bsuid(
     contacts: list[dict[str, Any]], sender: dict[str, Any], who: Identity
 ) -> None:
     """The customer id is `from` where present (so WATI, echoes and statuses meet it), else
-    the BSUID; the phone is always `from`."""
+    the BSUID; the phone is always `from`, and the BSUID comes along to be linked."""
     msg = {
         **sender,
         "id": "wamid.IN_B",
@@ -1101,16 +1106,22 @@ def test_business_app_echo_is_an_agent_message() -> None:
                 sent_at=at(1788004000),
                 kind="text",
                 text="Hi Dana, Sam from the front desk here.",
+                payload=ECHO,
+                content=Text(body="Hi Dana, Sam from the front desk here."),
             ),
         )
     ]
 
 
 def test_business_app_echo_conversation_is_the_customers() -> None:
-    """The echo lands in the same conversation as the customer's own messages (no BSUID)."""
+    """The echo is keyed on the customer's phone, as the customer's own messages are."""
     [echo] = echoes(ECHO)
     [inbound] = messages(GOOD_1)
-    assert echo.conversation_id == inbound.conversation_id is not None
+    assert echo.event is not None and inbound.event is not None
+    assert (echo.event.who.business_id, echo.event.who.customer_id) == (
+        inbound.event.who.business_id,
+        inbound.event.who.customer_id,
+    )
 
 
 @pytest.mark.parametrize(
@@ -1130,8 +1141,9 @@ def test_business_app_echo_variants(echo: dict[str, Any], kind: str, text: str) 
     [item] = echoes(echo)
     assert isinstance(item.event, AgentMessage)
     assert (item.event.kind, item.event.text) == (kind, text)
-    expected = PHONE
-    assert item.event.who == Identity(business_id=BUSINESS, customer_id=expected, phone=PHONE)
+    assert item.event.who == Identity(
+        business_id=BUSINESS, customer_id=PHONE, phone=PHONE, bsuid=echo.get("to_user_id")
+    )
 
 
 @pytest.mark.parametrize(

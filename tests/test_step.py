@@ -188,7 +188,7 @@ def test_customer_message_during_pause(
     assert bool(sends(effects)) is bot_answers
     assert journaled in journal(effects)
     assert any(isinstance(e, Record) and e.sender_type == "customer" for e in effects)
-    assert state.message_count == 1
+    assert state.unread_count == 1
 
 
 def test_damaged_pause_lets_the_bot_answer() -> None:
@@ -323,7 +323,7 @@ def test_stale_message_is_recorded_not_answered() -> None:
     state, effects = step(fresh(), late, T0, POLICY)
     assert sends(effects) == []
     assert ("bot", "stale_message_not_answered") in journal(effects)
-    assert state.message_count == 1
+    assert state.unread_count == 1
 
 
 @pytest.mark.parametrize("kind", ["reaction", "system", "unsupported", "unknown"])

@@ -13,10 +13,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
 
 from storage.backends import open_store
+from storage.content import (
+    ContactCard,
+    Contacts,
+    Document,
+    Email,
+    Interactive,
+    Location,
+    Order,
+    OrderItem,
+    Phone,
+    Referral,
+    Text,
+)
 from storage.rows import (
+    Alias,
+    Annotation,
     AssignmentRow,
     ConversationRow,
     InboxRow,
@@ -103,7 +119,7 @@ def conversation(
         last_activity_at=last_activity,
         next_wakeup_at=wakeup,
         archived_at=archived,
-        message_count=1,
+        new_messages=1,
         unread_count=1,
         snapshot=snapshot,
         created_at=T0,
@@ -702,6 +718,122 @@ async def test_outbox_counts(store: Store) -> None:
     await store.mark_sent(due[0], "wamid.1", T0)
     counts = await store.outbox_counts()
     assert (counts.pending, counts.sent, counts.failed) == (1, 1, 0)
+
+
+@covers("insert_inbox", "commit_step", "alias", "aliases")
+async def test_customer_keys_are_linked(store: Store) -> None:
+    """Links taught by webhooks or by steps lead a key to its conversation; a later link
+    of the same key replaces the earlier."""
+    [_] = await store.insert_inbox([inbox("k1")], [Alias("b1", "bsuid", "GB.881234567890", "c1")])
+    assert await store.alias("b1", "bsuid", "GB.881234567890") == "c1"
+    assert await store.alias("b2", "bsuid", "GB.881234567890") is None
+    await commit(
+        store,
+        conversation("c2", phone="222222"),
+        aliases=[
+            Alias("b1", "phone", "447700900999", "c2"),
+            Alias("b1", "bsuid", "GB.881234567890", "c2"),
+        ],
+    )
+    assert await store.alias("b1", "bsuid", "GB.881234567890") == "c2"
+    assert await store.aliases("phone") == [Alias("b1", "phone", "447700900999", "c2")]
+
+
+@covers("inbox_events")
+async def test_raw_events_of_a_conversation(store: Store) -> None:
+    """A conversation's stored webhook events, newest first, with their payload."""
+    first, second = await store.insert_inbox([inbox("k1"), inbox("k2", payload=b"second")])
+    await store.insert_inbox([inbox("k3", "c2")])
+    found, total = await store.inbox_events("c1", 10, 0)
+    assert total == 2
+    assert [(e.id, e.dedupe_key, e.payload, e.source) for e in found] == [
+        (second, "k2", b"second", "cloud"),
+        (first, "k1", b"event", "cloud"),
+    ]
+    assert found[0].received_at == T0 and found[0].processed_at is None
+    page, total = await store.inbox_events("c1", 1, 1)
+    assert [e.id for e in page] == [first] and total == 2
+
+
+@covers("commit_step", "message", "messages")
+async def test_a_message_keeps_its_whole_structure(store: Store) -> None:
+    """Content of any type, what it answers, forwarding and the ad it came from are read
+    back exactly as written."""
+    card = ContactCard(
+        name="Dana Levi",
+        phones=[Phone("+44 7700 900123", "447700900123", "CELL")],
+        emails=[Email("dana@example.com", "WORK")],
+    )
+    shapes = [
+        Contacts(contacts=[card]),
+        Location(51.5033, -0.1196, "County Hall", "Westminster Bridge Rd"),
+        Order(catalog_id="cat", text="soon", items=[OrderItem("sku", 2, 9.5, "GBP")]),
+        Interactive(reply_type="nfm_reply", flow_name="signup", answers={"name": "Dana"}),
+        Document(media_id="m1", mime_type="application/pdf", filename="id.pdf", caption="mine"),
+    ]
+    rows = []
+    for content in shapes:
+        row = message(store, text="summary")
+        rows.append(
+            MessageRow(
+                msgspec.structs.replace(
+                    row.view,
+                    content=content,
+                    reply_to="wamid.EARLIER",
+                    forwarded=True,
+                    referral=Referral(source_url="https://ad", headline="Sale", ctwa_clid="x"),
+                ),
+                row.payload,
+            )
+        )
+    row_of_step = msgspec.structs.replace(conversation(), new_messages=len(rows))
+    await commit(store, row_of_step, messages=rows)
+    for row in rows:
+        assert await store.message(row.view.id) == row.view
+    listed, total = await store.messages("c1", 10, 0)
+    assert listed == [r.view for r in rows] and total == len(rows)
+    view = await store.conversation("c1", T0)
+    assert view is not None and view.message_count == len(rows), "counts what the steps added"
+    await commit(store, row_of_step, exists=True)
+    again = await store.conversation("c1", T0)
+    assert again is not None and again.message_count == 2 * len(rows)
+
+
+@covers("commit_step", "message")
+async def test_reactions_deletions_and_edits_change_the_earlier_message(store: Store) -> None:
+    """A reaction attaches to its message (one per sender; no emoji removes it); a deletion
+    marks it; an edit keeps the previous text; a change to an unknown message is a no-op."""
+    row = message(store, text="see you at 8", pid="wamid.ORIG")
+    row = MessageRow(msgspec.structs.replace(row.view, content=Text(body="see you at 8")))
+    await commit(store, conversation(), messages=[row])
+
+    async def change(*changes: Annotation) -> MessageView:
+        await commit(store, conversation(), annotations=list(changes), exists=True)
+        found = await store.message(row.view.id)
+        assert found is not None
+        return found
+
+    later = T0 + timedelta(minutes=1)
+    reacted = await change(Annotation("c1", "wamid.ORIG", "reaction", T0, emoji="👍"))
+    assert [(r.emoji, r.by, r.at) for r in reacted.reactions] == [("👍", "customer", T0)]
+    replaced = await change(
+        Annotation("c1", "wamid.ORIG", "reaction", later, emoji="❤️"),
+        Annotation("c1", "wamid.ORIG", "reaction", later, by="agent", emoji="🙏"),
+    )
+    assert [(r.emoji, r.by) for r in replaced.reactions] == [("❤️", "customer"), ("🙏", "agent")]
+    removed = await change(Annotation("c1", "wamid.ORIG", "reaction", later))
+    assert [(r.emoji, r.by) for r in removed.reactions] == [("🙏", "agent")]
+    edited = await change(Annotation("c1", "wamid.ORIG", "edit", later, text="see you at 9"))
+    assert (edited.text, edited.previous_text, edited.edited_at) == (
+        "see you at 9",
+        "see you at 8",
+        later,
+    )
+    assert edited.content == Text(body="see you at 9")
+    deleted = await change(Annotation("c1", "wamid.ORIG", "revoke", later))
+    assert deleted.deleted_at == later
+    untouched = await change(Annotation("c1", "wamid.OTHER", "reaction", later, emoji="😀"))
+    assert untouched == deleted
 
 
 def test_every_operation_is_covered() -> None:

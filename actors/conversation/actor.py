@@ -35,6 +35,7 @@ from actors.conversation.step import deadlines, step
 from actors.conversation.step_commit import build
 from actors.runtime.actor import Actor
 from actors.runtime.clock import Clock
+from storage.rows import Alias
 from storage.store import Store
 from storage.views import DueSend
 
@@ -61,6 +62,7 @@ class ActorContext:
     schedule: Callable[[str, datetime | None], None]
     outbox_submit: Callable[[list[DueSend]], None]
     publish: Callable[[Event], object]
+    learn: Callable[[list[Alias]], None]
 
 
 class ConversationActor(Actor[Message]):
@@ -103,7 +105,7 @@ class ConversationActor(Actor[Message]):
             if who is None:
                 return _nothing(message)
             state = new_conversation(
-                self.name, who.business_id, who.customer_id, now, who.phone, who.name
+                self.name, who.business_id, who.customer_id, now, who.phone, who.name, who.bsuid
             )
         policy = ctx.policy_for(state.business_id)
         new, effects = step(state, message, now, policy)
@@ -114,6 +116,8 @@ class ConversationActor(Actor[Message]):
         await ctx.store.commit_step(built.commit)
         self.state = new
         ctx.schedule(self.name, built.commit.conversation.next_wakeup_at)
+        if built.commit.aliases:
+            ctx.learn(built.commit.aliases)
         if built.sends:
             ctx.outbox_submit(built.sends)
         for event in built.events:

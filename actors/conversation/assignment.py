@@ -18,6 +18,7 @@ from actors.conversation.effects import AssignmentLog, Effect, Send
 from actors.conversation.messages import Caller
 from actors.conversation.outcome import Outcome, refused
 from actors.conversation.policy import Policy
+from actors.conversation.recipient import deliverable
 from actors.conversation.sessions import move, note, queue_changed, updated
 from actors.conversation.state import ConversationState, Session
 from actors.conversation.views import session_view
@@ -144,6 +145,13 @@ def operator_reply(
     session = found
     if not (holds(session, caller) or caller.may_override):
         return state, not_held(state, session), None
+    if not deliverable(state.phone or state.customer_id):
+        outcome = refused(
+            "invalid_recipient",
+            "the customer's number is not one WhatsApp can deliver to",
+            session_view(state, session),
+        )
+        return state, outcome, None
     if not state.window_open(now):
         outcome = refused(
             "window_closed",
@@ -176,7 +184,6 @@ def operator_reply(
         state,
         session=session,
         last_activity_at=now,
-        message_count=state.message_count + 1,
         unread_count=0,
     )
     updated(state, session, fx)

@@ -10,6 +10,7 @@ import msgspec
 
 from actors.conversation.events import ConversationPaused, ConversationResumed, QueueChange
 from actors.outbox.outbound import Choice
+from storage.content import Content, Referral
 from storage.views import SenderType, SessionView
 
 
@@ -32,7 +33,8 @@ class Send(msgspec.Struct, frozen=True):
 
 class Record(msgspec.Struct, frozen=True):
     """Store a message that was not sent by us (the customer's, an agent's from elsewhere),
-    or a system line of a session."""
+    or a system line: `text` readable by a person, `content` its structure, `payload` the
+    provider's message as it came."""
 
     direction: Literal["in", "out"]
     sender_type: SenderType
@@ -44,6 +46,28 @@ class Record(msgspec.Struct, frozen=True):
     delivery_status: str | None = None
     processed: bool = True
     session_id: str | None = None
+    content: Content | None = None
+    reply_to: str | None = None
+    forwarded: bool = False
+    referral: Referral | None = None
+
+
+class Annotate(msgspec.Struct, frozen=True):
+    """Change an earlier message of the conversation, by its provider id: a reaction (an
+    emoji, or none to remove it), a deletion (`revoke`) or an edit (`text`)."""
+
+    provider_message_id: str
+    change: Literal["reaction", "revoke", "edit"]
+    by: Literal["customer", "agent"] = "customer"
+    emoji: str | None = None
+    text: str | None = None
+
+
+class Link(msgspec.Struct, frozen=True):
+    """From now on, the customer key (`phone` or `bsuid`) leads to this conversation."""
+
+    kind: Literal["phone", "bsuid"]
+    key: str
 
 
 class Journal(msgspec.Struct, frozen=True):
@@ -84,4 +108,4 @@ class Notify(msgspec.Struct, frozen=True):
     data: SessionView | QueueChange | ConversationPaused | ConversationResumed
 
 
-Effect = Send | Record | Journal | Reply | Notify | AssignmentLog
+Effect = Send | Record | Annotate | Link | Journal | Reply | Notify | AssignmentLog

@@ -15,6 +15,7 @@ EventType = Literal[
     "session.created",
     "session.updated",
     "message.created",
+    "message.updated",
     "queue.changed",
     "conversation.paused",
     "conversation.resumed",
@@ -36,9 +37,32 @@ class ConversationResumed(msgspec.Struct, frozen=True):
     reason: Literal["expired", "removed"]
 
 
+class MessageUpdate(msgspec.Struct, frozen=True):
+    """An earlier message changed: a reaction (set, or removed when `emoji` is null), a
+    deletion (`revoke`) or an edit (`text`)."""
+
+    conversation_id: str
+    provider_message_id: str
+    change: Literal["reaction", "revoke", "edit"]
+    by: str
+    at: datetime
+    emoji: str | None = None
+    text: str | None = None
+
+
+EventData = (
+    SessionView
+    | MessageView
+    | MessageUpdate
+    | QueueChange
+    | ConversationPaused
+    | ConversationResumed
+)
+
+
 class Event(msgspec.Struct, frozen=True):
     """`data` is what the feed sends; `session` says who may see it (None: supervisors)."""
 
     type: EventType
-    data: SessionView | MessageView | QueueChange | ConversationPaused | ConversationResumed
+    data: EventData
     session: SessionView | None = None

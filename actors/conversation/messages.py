@@ -12,19 +12,27 @@ from typing import Any, Literal
 import msgspec
 
 from actors.runtime.codec import msgpack_encoder
+from storage.content import Content, Referral
 
 
 class Identity(msgspec.Struct, frozen=True):
-    """Who the conversation is with: enough to create it on first contact."""
+    """Who the conversation is with: enough to create it on first contact.
+
+    `customer_id` is the key the event came with: the phone where there is one, else the
+    business-scoped user id (`bsuid`)."""
 
     business_id: str
     customer_id: str
     phone: str | None = None
     name: str | None = None
+    bsuid: str | None = None
 
 
 class CustomerMessage(msgspec.Struct, tag="customer_message", frozen=True):
-    """The customer wrote (any type: text, a button or list choice, media, ...)."""
+    """The customer wrote (any type: text, a button or list choice, media, ...).
+
+    `text` is what the customer typed (a body, a caption), which the bot reads; `content`
+    the message's whole structure; `payload` the provider's message, raw."""
 
     who: Identity
     provider: Literal["cloud", "wati"]
@@ -36,6 +44,10 @@ class CustomerMessage(msgspec.Struct, tag="customer_message", frozen=True):
     choice_title: str | None = None
     external_conversation_id: str | None = None
     payload: dict[str, Any] | None = None
+    content: Content | None = None
+    reply_to: str | None = None
+    forwarded: bool = False
+    referral: Referral | None = None
 
 
 class AgentMessage(msgspec.Struct, tag="agent_message", frozen=True):
@@ -57,6 +69,9 @@ class AgentMessage(msgspec.Struct, tag="agent_message", frozen=True):
     agent_name: str | None = None
     agent_assignee_id: str | None = None
     external_conversation_id: str | None = None
+    payload: dict[str, Any] | None = None
+    content: Content | None = None
+    reply_to: str | None = None
 
 
 InboundEvent = CustomerMessage | AgentMessage

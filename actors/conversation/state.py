@@ -77,6 +77,7 @@ class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     phone: str | None = None
     customer_name: str | None = None
     status: Literal["open", "closed"] = "open"
+    bsuid: str | None = None
     pause: Pause | None = None
     session: Session | None = None
     last_session: Session | None = None
@@ -87,7 +88,6 @@ class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     last_inbound_at: datetime | None = None
     last_activity_at: datetime | None = None
     archived_at: datetime | None = None
-    message_count: int = 0
     unread_count: int = 0
 
     @property
@@ -111,6 +111,7 @@ def new_conversation(
     now: datetime,
     phone: str | None = None,
     name: str | None = None,
+    bsuid: str | None = None,
 ) -> ConversationState:
     return ConversationState(
         id=conversation_id,
@@ -119,6 +120,7 @@ def new_conversation(
         created_at=now,
         phone=phone,
         customer_name=name,
+        bsuid=bsuid,
     )
 
 

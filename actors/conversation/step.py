@@ -19,7 +19,8 @@ from actors.conversation.assignment import (
     release,
 )
 from actors.conversation.bot import run_bot
-from actors.conversation.effects import Effect, Journal, Record, Reply
+from actors.conversation.customer import annotate, annotation, content_of, record, system_line
+from actors.conversation.effects import Effect, Journal, Record, Reply, Send
 from actors.conversation.messages import (
     AgentMessage,
     AgentReply,
@@ -43,9 +44,12 @@ from actors.conversation.pause import (
     trigger_reason,
 )
 from actors.conversation.policy import Policy
+from actors.conversation.recipient import deliverable
 from actors.conversation.sessions import check_expiry, end_session, is_end_keyword, start_session
 from actors.conversation.state import ConversationState
+from actors.conversation.summary import summary
 from actors.conversation.views import pause_view, session_view
+from storage.content import System
 from storage.views import Deadline
 
 replace = msgspec.structs.replace
@@ -102,6 +106,8 @@ def step(
                 state, msg.session_id, msg.caller, msg.text, now, policy, fx
             )
             fx.append(Reply(outcome, sent))
+    if not deliverable(state.phone or state.customer_id) and any(isinstance(e, Send) for e in fx):
+        fx = _undeliverable(fx)
     return state, fx
 
 
@@ -131,31 +137,29 @@ def _customer(
     paused: bool,
     fx: list[Effect],
 ) -> ConversationState:
-    """Routing, in order: record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
-    session_id = state.session.id if state.session is not None else None
-    fx.append(
-        Record(
-            "in",
-            "customer",
-            msg.kind,
-            msg.text or msg.choice_title,
-            msg.provider_message_id,
-            payload=msg.payload,
-            delivery_status="received",
-            session_id=session_id,
-        )
+    """Routing, in order: a system notice or a change to an earlier message is no message;
+    then record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
+    content = content_of(msg)
+    state = replace(
+        state,
+        phone=msg.who.phone or state.phone,
+        bsuid=msg.who.bsuid or state.bsuid,
+        customer_name=msg.who.name or state.customer_name,
+        external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
     )
+    if isinstance(content, System):
+        return system_line(state, msg, content, now, fx)
+    change = annotation(content, "customer")
+    if change is not None:
+        return annotate(state, change, now, fx)
+    record(state, msg, content, fx)
     inbound_at = min(msg.sent_at, now)
     if state.last_inbound_at is not None and state.last_inbound_at > inbound_at:
         inbound_at = state.last_inbound_at
     state = replace(
         state,
-        phone=msg.who.phone or state.phone,
-        customer_name=msg.who.name or state.customer_name,
-        external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
         last_inbound_at=inbound_at,
         last_activity_at=now,
-        message_count=state.message_count + 1,
         unread_count=state.unread_count + 1,
     )
     fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
@@ -196,21 +200,27 @@ def _agent(
     if msg.is_echo:
         fx.append(Journal("agent_detection", "echo_ignored", msg.provider_message_id))
         return state
+    content = content_of(msg)
+    change = annotation(content, "agent")
+    if change is not None:
+        return annotate(state, change, now, fx)
     fx.append(
         Record(
             "out",
             "agent",
             msg.kind,
-            msg.text,
+            summary(content),
             msg.provider_message_id,
             sender_id=msg.agent_email,
+            payload=msg.payload,
             delivery_status="sent",
+            content=content,
+            reply_to=msg.reply_to,
         )
     )
     state = replace(
         state,
         last_activity_at=now,
-        message_count=state.message_count + 1,
         external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
     )
     reason = trigger_reason(msg, policy)
@@ -218,6 +228,15 @@ def _agent(
         fx.append(Journal("agent_detection", reason, msg.agent_email or msg.origin))
         return state
     return pause_for_agent(state, msg, now, policy, fx)
+
+
+def _undeliverable(fx: list[Effect]) -> list[Effect]:
+    """Nothing goes to a recipient that is neither a phone number nor a BSUID: the sends
+    of the step are dropped, and the journal says why."""
+    kept: list[Effect] = [e for e in fx if not isinstance(e, Send)]
+    dropped = len(fx) - len(kept)
+    kept.append(Journal("bot", "not_answered", f"invalid recipient: {dropped} message(s) not sent"))
+    return kept
 
 
 def deadlines(state: ConversationState, policy: Policy) -> list[Deadline]:

@@ -13,15 +13,28 @@ from typing import Any, Protocol, assert_never
 
 import msgspec
 
-from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record, Reply, Send
-from actors.conversation.events import Event, QueueChange
+from actors.conversation.effects import (
+    Annotate,
+    AssignmentLog,
+    Effect,
+    Journal,
+    Link,
+    Notify,
+    Record,
+    Reply,
+    Send,
+)
+from actors.conversation.events import Event, MessageUpdate, QueueChange
 from actors.conversation.outcome import Outcome
 from actors.conversation.state import ConversationState, Session, encode_state
 from actors.conversation.step import earliest
 from actors.conversation.views import pause_view, session_view
 from actors.outbox.outbound import OutboundMessage, encode_outbound
 from actors.runtime.codec import json_encoder
+from storage.content import Text
 from storage.rows import (
+    Alias,
+    Annotation,
     AssignmentRow,
     ConversationRow,
     JournalRow,
@@ -84,6 +97,30 @@ def build(
                 payload = None if effect.payload is None else _json.encode(effect.payload).decode()
                 commit.messages.append(MessageRow(view, payload, effect.processed))
                 built.events.append(Event("message.created", view, audience.of(view.session_id)))
+            case Annotate():
+                change = Annotation(
+                    cid,
+                    effect.provider_message_id,
+                    effect.change,
+                    now,
+                    effect.by,
+                    effect.emoji,
+                    effect.text,
+                )
+                commit.annotations.append(change)
+                update = MessageUpdate(
+                    cid,
+                    effect.provider_message_id,
+                    effect.change,
+                    effect.by,
+                    now,
+                    effect.emoji,
+                    effect.text,
+                )
+                current = new.session.id if new.session is not None else None
+                built.events.append(Event("message.updated", update, audience.of(current)))
+            case Link():
+                commit.aliases.append(Alias(new.business_id, effect.kind, effect.key, cid))
             case AssignmentLog():
                 commit.assignments.append(
                     AssignmentRow(
@@ -114,6 +151,7 @@ def build(
         else:
             commit.pause_cleared = True
     commit.session = _session_change(old, new)
+    commit.conversation.new_messages = len(commit.messages)
     return built
 
 
@@ -157,6 +195,7 @@ def _message(ids: Ids, state: ConversationState, send: Send, now: datetime) -> M
         text=send.text,
         created_at=now,
         status="pending",
+        content=Text(body=send.text),
     )
 
 
@@ -173,6 +212,10 @@ def _recorded(ids: Ids, state: ConversationState, record: Record, now: datetime)
         created_at=now,
         status=record.delivery_status,
         provider_message_id=record.provider_message_id,
+        content=record.content,
+        reply_to=record.reply_to,
+        forwarded=record.forwarded,
+        referral=record.referral,
     )
 
 
@@ -238,7 +281,7 @@ def conversation_row(
         last_activity_at=state.last_activity_at,
         next_wakeup_at=wakeup,
         archived_at=state.archived_at,
-        message_count=state.message_count,
+        new_messages=0,
         unread_count=state.unread_count,
         snapshot=encode_state(state),
         created_at=state.created_at,

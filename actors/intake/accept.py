@@ -7,26 +7,40 @@ from datetime import datetime
 
 from actors.conversation.messages import encode_event
 from actors.intake.backlog import Backlog
+from actors.intake.identity import Resolver
 from actors.intake.items import IntakeItem, IntakeResult
 from actors.runtime.errors import MailboxFull
-from storage.rows import InboxRow, JournalRow
+from storage.rows import Alias, InboxRow, JournalRow
 from storage.store import Store
 
 _KIND = {"customer_message": "message", "agent_message": "agent"}
 
 
 async def accept(
-    items: list[IntakeItem], *, store: Store, backlog: Backlog, now: datetime
+    items: list[IntakeItem],
+    *,
+    store: Store,
+    backlog: Backlog,
+    resolver: Resolver,
+    now: datetime,
 ) -> IntakeResult:
     """Store every item, then hand the new events to their conversations. MailboxFull
     (before anything is stored) when a conversation cannot take more: the sender retries.
 
     A batch may hold more events for one conversation than its mailbox takes; they are all
     stored (and acknowledged), and those that do not fit wait in the inbox (`Backlog`)."""
-    targets = [item.conversation_id for item in items]
-    for cid in targets:
-        if cid is not None and not backlog.has_room(cid):
-            raise MailboxFull(cid)
+    targets: list[str | None] = []
+    links: list[Alias] = []
+    for item in items:
+        if item.event is None:
+            targets.append(None)
+            continue
+        found, learnt = await resolver.conversation_of(item.event.who)
+        targets.append(found)
+        links.extend(learnt)
+    for target in targets:
+        if target is not None and not backlog.has_room(target):
+            raise MailboxFull(target)
     rows: list[InboxRow] = []
     for item, cid in zip(items, targets, strict=True):
         event = item.event
@@ -52,7 +66,8 @@ async def accept(
                 note=note,
             )
         )
-    ids = await store.insert_inbox(rows)
+    ids = await store.insert_inbox(rows, links)
+    resolver.learned(links)
     result = IntakeResult()
     for item, cid, inbox_id in zip(items, targets, ids, strict=True):
         if inbox_id is None:

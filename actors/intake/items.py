@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import msgspec
 
-from actors.conversation.keys import conversation_id
 from actors.conversation.messages import InboundEvent
 from storage.rows import StatusRow
 
@@ -20,12 +19,6 @@ class IntakeItem(msgspec.Struct, frozen=True):
     note_step: str | None = None
     note_status: str | None = None
     note_detail: str | None = None
-
-    @property
-    def conversation_id(self) -> str | None:
-        if self.event is None:
-            return None
-        return conversation_id(self.event.who.business_id, self.event.who.customer_id)
 
 
 class IntakeResult(msgspec.Struct):

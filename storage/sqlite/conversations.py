@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from storage.rows import ConversationRow, StepCommit
-from storage.sqlite import inbox, journal, messages, outbox, pauses, sessions
+from storage.sqlite import aliases, inbox, journal, messages, outbox, pauses, sessions
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import from_ts, iso, iso_or_none, parse_iso, parse_iso_or_none
 from storage.views import ConversationFilter, ConversationView, Deadline, FlowPositionView
@@ -26,7 +26,7 @@ _UPSERT = (
     f"INSERT INTO conversations ({_COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})"
     " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(
-        f"{c} = excluded.{c}"
+        f"{c} = conversations.{c} + excluded.{c}" if c == "message_count" else f"{c} = excluded.{c}"
         for c in _NAMES
         if c not in ("id", "business_id", "customer_id", "created_at")
     )
@@ -36,7 +36,7 @@ _UPDATE = (
     "UPDATE conversations SET phone = ?, customer_name = ?, mode = ?, status = ?,"
     " paused_until = ?, flow_id = ?, node_id = ?, variables = ?, deadlines = ?,"
     " window_expires_at = ?, last_inbound_at = ?, last_activity_at = ?, next_wakeup_at = ?,"
-    " archived_at = ?, message_count = ?, unread_count = ?, snapshot = ?,"
+    " archived_at = ?, message_count = message_count + ?, unread_count = ?, snapshot = ?,"
     " version = version + 1, updated_at = ? WHERE id = ?"
 )
 _json = msgspec.json.Encoder()
@@ -63,7 +63,7 @@ def _changing(row: ConversationRow, now: str) -> tuple[Any, ...]:
         iso_or_none(row.last_activity_at),
         None if row.next_wakeup_at is None else row.next_wakeup_at.timestamp(),
         iso_or_none(row.archived_at),
-        row.message_count,
+        row.new_messages,
         row.unread_count,
         row.snapshot,
         now,
@@ -87,6 +87,8 @@ def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> None:
     now = iso(commit.now)
     write(conn, commit.conversation, now, commit.exists)
     messages.insert(conn, commit.messages)
+    messages.annotate(conn, commit.annotations)
+    aliases.upsert(conn, commit.aliases, now)
     outbox.insert(conn, commit.outbox)
     journal.insert(conn, commit.journal)
     if commit.pause is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from storage.rows import InboxRow, JournalRow, StatusRow
-from storage.sqlite import journal, messages
+from storage.rows import Alias, InboxRow, JournalRow, StatusRow
+from storage.sqlite import aliases, journal, messages
 from storage.sqlite.reader import Reader
-from storage.sqlite.timefmt import iso
-from storage.views import InboxCounts, InboxEvent
+from storage.sqlite.timefmt import iso, parse_iso, parse_iso_or_none
+from storage.views import InboxCounts, InboxEvent, InboxRecord
 
 _INSERT = (
     "INSERT INTO inbox (dedupe_key, source, kind, conversation_id, payload, received_at,"
@@ -17,9 +17,13 @@ _INSERT = (
 )
 
 
-def insert(conn: sqlite3.Connection, rows: list[InboxRow]) -> list[int | None]:
+def insert(
+    conn: sqlite3.Connection, rows: list[InboxRow], links: list[Alias], now: str
+) -> list[int | None]:
     """Insert events; a duplicate key gives None in its place. An event's journal note (why
-    it was ignored) and its status are applied only when the event is new."""
+    it was ignored) and its status are applied only when the event is new. `links` are the
+    customer keys the events taught."""
+    aliases.upsert(conn, links, now)
     ids: list[int | None] = []
     notes: list[JournalRow] = []
     for r in rows:
@@ -107,3 +111,32 @@ async def counts(reader: Reader) -> InboxCounts:
     )
     assert row is not None
     return InboxCounts(total=int(row["total"] or 0), unprocessed=int(row["unprocessed"] or 0))
+
+
+async def of_conversation(
+    reader: Reader, conversation_id: str, limit: int, offset: int
+) -> tuple[list[InboxRecord], int]:
+    """A conversation's stored webhook events, newest first."""
+    rows = await reader.all(
+        "SELECT id, dedupe_key, source, kind, received_at, processed_at, attempts, error,"
+        " payload FROM inbox WHERE conversation_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (conversation_id, limit, offset),
+    )
+    total = await reader.scalar(
+        "SELECT count(*) FROM inbox WHERE conversation_id = ?", (conversation_id,)
+    )
+    found = [
+        InboxRecord(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            parse_iso(r[4]),
+            parse_iso_or_none(r[5]),
+            r[6],
+            r[7],
+            None if r[8] is None else bytes(r[8]),
+        )
+        for r in rows
+    ]
+    return found, int(total)

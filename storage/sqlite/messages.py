@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import sqlite3
 
-from storage.rows import MessageRow, StatusRow
+import msgspec
+
+from storage.content import Content, MessageReaction, Referral
+from storage.rows import Annotation, MessageRow, StatusRow
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso, parse_iso, parse_iso_or_none
 from storage.views import MessageView
 
 _INSERT = (
     "INSERT INTO messages (id, conversation_id, direction, sender_type, sender_id, kind, text,"
-    " payload, provider_message_id, delivery_status, processed, created_at, session_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " payload, provider_message_id, delivery_status, processed, created_at, session_id,"
+    " content, reply_to, forwarded, referral)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VIEW = (
     "id, conversation_id, session_id, direction, sender_type, sender_id, kind, text,"
-    " created_at, delivery_status, provider_message_id, error_code, read_at"
+    " created_at, delivery_status, provider_message_id, error_code, error_detail, read_at,"
+    " content, reply_to, forwarded, referral, reactions, edited_at, previous_text, deleted_at"
 )
+_json = msgspec.json.Encoder()
+_content = msgspec.json.Decoder(Content)
+_referral = msgspec.json.Decoder(Referral)
+_reactions = msgspec.json.Decoder(list[MessageReaction])
 
 # Statuses only move forward: sent < delivered < read < played; failed is apart (it beats
 # sent, but a late `failed` does not undo a delivery seen from another device). The SQL
@@ -59,11 +68,43 @@ def insert(conn: sqlite3.Connection, rows: list[MessageRow]) -> None:
                 int(r.processed),
                 iso(v.created_at),
                 v.session_id,
+                None if v.content is None else _json.encode(v.content).decode(),
+                v.reply_to,
+                int(v.forwarded),
+                None if v.referral is None else _json.encode(v.referral).decode(),
             )
             for r in rows
             for v in (r.view,)
         ],
     )
+
+
+def annotate(conn: sqlite3.Connection, changes: list[Annotation]) -> None:
+    """Reactions, deletions and edits of earlier messages, found by their provider id in the
+    same conversation (a change to a message not stored changes nothing)."""
+    for change in changes:
+        at = iso(change.at)
+        where = " WHERE conversation_id = ? AND provider_message_id = ?"
+        target = (change.conversation_id, change.provider_message_id)
+        if change.change == "revoke":
+            conn.execute(f"UPDATE messages SET deleted_at = ?{where}", (at, *target))
+        elif change.change == "edit":
+            conn.execute(
+                "UPDATE messages SET previous_text = text, text = ?, edited_at = ?,"
+                " content = CASE WHEN json_extract(content, '$.type') = 'text'"
+                " THEN json_set(content, '$.body', ?) ELSE content END" + where,
+                (change.text, at, change.text, *target),
+            )
+        else:
+            row = conn.execute(f"SELECT reactions FROM messages{where}", target).fetchone()
+            if row is None:
+                continue
+            kept = [r for r in _reactions.decode(row[0]) if r.by != change.by]
+            if change.emoji:
+                kept.append(MessageReaction(change.emoji, change.by, change.at))
+            conn.execute(
+                f"UPDATE messages SET reactions = ?{where}", (_json.encode(kept).decode(), *target)
+            )
 
 
 def merge_statuses(conn: sqlite3.Connection, statuses: list[StatusRow]) -> int:
@@ -125,7 +166,16 @@ def view(row: sqlite3.Row) -> MessageView:
         status=row[9],
         provider_message_id=row[10],
         error_code=row[11],
-        read_at=parse_iso_or_none(row[12]),
+        error=row[12],
+        read_at=parse_iso_or_none(row[13]),
+        content=None if row[14] is None else _content.decode(row[14]),
+        reply_to=row[15],
+        forwarded=bool(row[16]),
+        referral=None if row[17] is None else _referral.decode(row[17]),
+        reactions=_reactions.decode(row[18]),
+        edited_at=parse_iso_or_none(row[19]),
+        previous_text=row[20],
+        deleted_at=parse_iso_or_none(row[21]),
     )
 
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
-from storage.rows import InboxRow, NewOperator, StepCommit
+from storage.rows import Alias, InboxRow, NewOperator, StepCommit
 from storage.sqlite import (
+    aliases,
     conversations,
     inbox,
     journal,
@@ -30,6 +31,7 @@ from storage.views import (
     DueSend,
     InboxCounts,
     InboxEvent,
+    InboxRecord,
     JournalEntry,
     MessageView,
     OperatorStats,
@@ -102,8 +104,13 @@ class SqliteStore:
     async def commit_step(self, commit: StepCommit) -> None:
         await self._writer.submit(partial(conversations.commit_step, commit=commit))
 
-    async def insert_inbox(self, rows: list[InboxRow]) -> list[int | None]:
-        return await self._writer.submit(partial(inbox.insert, rows=rows))
+    async def insert_inbox(
+        self, rows: list[InboxRow], links: list[Alias] | None = None
+    ) -> list[int | None]:
+        now = iso(rows[0].received_at) if rows else ""
+        return await self._writer.submit(
+            partial(inbox.insert, rows=rows, links=links or [], now=now)
+        )
 
     async def mark_inbox_failed(self, inbox_id: int, error: str) -> None:
         await self._writer.submit(partial(inbox.mark_failed, inbox_id=inbox_id, error=error))
@@ -176,6 +183,17 @@ class SqliteStore:
         self, provider_ids: list[str], recipient: str | None, text: str | None, since: datetime
     ) -> bool:
         return await outbox.is_own_send(self._reader, provider_ids, recipient, text, since)
+
+    async def aliases(self, kind: str) -> list[Alias]:
+        return await aliases.of_kind(self._reader, kind)
+
+    async def alias(self, business_id: str, kind: str, key: str) -> str | None:
+        return await aliases.get(self._reader, business_id, kind, key)
+
+    async def inbox_events(
+        self, conversation_id: str, limit: int, offset: int
+    ) -> tuple[list[InboxRecord], int]:
+        return await inbox.of_conversation(self._reader, conversation_id, limit, offset)
 
     # --- operators --------------------------------------------------------------------
     async def operator_by_token(self, token_hash: str) -> OperatorView | None:
