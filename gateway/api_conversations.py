@@ -10,6 +10,7 @@ from gateway.errors import ApiError
 from gateway.jsonio import json_response
 from gateway.lookups import conversation_or_404
 from gateway.paging import page, paging
+from gateway.views import raw_event
 from storage.views import ConversationFilter
 
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -61,8 +62,21 @@ async def conversation_journey(request: web.Request) -> web.Response:
     )
 
 
+@requires("supervisor")
+async def conversation_events(request: web.Request) -> web.Response:
+    """The webhook events stored for the conversation, newest first, each with the
+    provider's payload as it came (nothing a payload carries is thrown away)."""
+    conversation = await conversation_or_404(request)
+    limit, offset = paging(request)
+    found, total = await gateway_of(request).runtime.store.inbox_events(
+        conversation.id, limit, offset
+    )
+    return json_response(page([raw_event(e) for e in found], total, limit, offset))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/conversations", list_conversations)
     app.router.add_get("/api/conversations/{id}", get_conversation)
     app.router.add_get("/api/conversations/{id}/messages", conversation_messages)
     app.router.add_get("/api/conversations/{id}/journey", conversation_journey)
+    app.router.add_get("/api/conversations/{id}/events", conversation_events)

@@ -8,8 +8,10 @@ from typing import Any
 
 import msgspec
 
+from actors.conversation.messages import decode_event
 from storage.views import (
     AssignmentView,
+    InboxRecord,
     OperatorStats,
     OperatorView,
     PauseView,
@@ -79,6 +81,18 @@ def operator_stats(stats: OperatorStats, name: str | None) -> dict[str, Any]:
         avg_response_seconds=_round(stats.avg_response_seconds),
         max_response_seconds=_round(stats.max_response_seconds),
     )
+
+
+def raw_event(record: InboxRecord) -> dict[str, Any]:
+    """A stored webhook event, with the provider's payload (`raw`) as it came."""
+    raw: Any = None
+    if record.payload is not None:
+        try:
+            raw = decode_event(record.payload).payload
+        except msgspec.DecodeError:  # stored by a version that encoded it otherwise
+            raw = None
+    fields = {k: v for k, v in msgspec.structs.asdict(record).items() if k != "payload"}
+    return {**fields, "raw": raw}
 
 
 def _round(value: float | None) -> float | None:

@@ -56,6 +56,7 @@ ROUTES: list[tuple[str, str, Any, str, int]] = [
     ("GET", "/api/conversations/{conversation}", None, "supervisor", 200),
     ("GET", "/api/conversations/{conversation}/messages", None, "supervisor", 200),
     ("GET", "/api/conversations/{conversation}/journey", None, "supervisor", 200),
+    ("GET", "/api/conversations/{conversation}/events", None, "supervisor", 200),
     ("GET", "/api/conversations/{conversation}/pause", None, "supervisor", 200),
     ("PUT", "/api/conversations/{conversation}/pause", {"hours": 1}, "supervisor", 200),
     ("DELETE", "/api/conversations/{conversation}/pause", None, "supervisor", 200),

@@ -12,7 +12,7 @@ import msgspec
 from storage.rows import ConversationRow, StepCommit
 from storage.sqlite import aliases, inbox, journal, messages, outbox, pauses, sessions
 from storage.sqlite.reader import Reader
-from storage.sqlite.timefmt import from_ts, iso, iso_or_none, parse_iso, parse_iso_or_none
+from storage.sqlite.timefmt import enc_hook, from_ts, iso, iso_or_none, parse_iso, parse_iso_or_none
 from storage.views import ConversationFilter, ConversationView, Deadline, FlowPositionView
 
 _COLUMNS = (
@@ -39,7 +39,7 @@ _UPDATE = (
     " archived_at = ?, message_count = message_count + ?, unread_count = ?, snapshot = ?,"
     " version = version + 1, updated_at = ? WHERE id = ?"
 )
-_json = msgspec.json.Encoder()
+_json = msgspec.json.Encoder(enc_hook=enc_hook)
 _variables = msgspec.json.Decoder(dict[str, str])
 _deadlines = msgspec.json.Decoder(list[Deadline])
 _tags = msgspec.json.Decoder(list[str])

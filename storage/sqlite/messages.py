@@ -9,7 +9,7 @@ import msgspec
 from storage.content import Content, MessageReaction, Referral
 from storage.rows import Annotation, MessageRow, StatusRow
 from storage.sqlite.reader import Reader
-from storage.sqlite.timefmt import iso, parse_iso, parse_iso_or_none
+from storage.sqlite.timefmt import enc_hook, iso, parse_iso, parse_iso_or_none
 from storage.views import MessageView
 
 _INSERT = (
@@ -23,7 +23,7 @@ _VIEW = (
     " created_at, delivery_status, provider_message_id, error_code, error_detail, read_at,"
     " content, reply_to, forwarded, referral, reactions, edited_at, previous_text, deleted_at"
 )
-_json = msgspec.json.Encoder()
+_json = msgspec.json.Encoder(enc_hook=enc_hook)
 _content = msgspec.json.Decoder(Content)
 _referral = msgspec.json.Decoder(Referral)
 _reactions = msgspec.json.Decoder(list[MessageReaction])

@@ -27,3 +27,10 @@ def parse_iso_or_none(text: str | None) -> datetime | None:
 
 def from_ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def enc_hook(obj: object) -> object:
+    """For msgspec: instants of datetime subclasses (freezegun's, in tests) as ISO text."""
+    if isinstance(obj, datetime):
+        return iso(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
