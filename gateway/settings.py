@@ -155,12 +155,31 @@ def parse_settings(data: bytes | str) -> Settings:
 
 
 def load_settings(path: str | Path) -> Settings:
-    """Read and decode the settings file at `path`."""
+    """Read and decode the settings file at `path`. Relative paths in it (`storage.path`,
+    `bot.flows_dir`) are taken from the folder the file is in, wherever it is run from."""
+    path = Path(path)
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise SettingsError(f"cannot read settings file {path}: {exc.strerror}") from None
     try:
-        return parse_settings(data)
+        settings = parse_settings(data)
     except SettingsError as exc:
         raise SettingsError(f"{path}: {exc}") from None
+    return relative_to(settings, path.resolve().parent)
+
+
+def relative_to(settings: Settings, folder: Path) -> Settings:
+    """The settings with their relative paths made absolute, from `folder`."""
+
+    def anchored(value: str) -> str:
+        if value == ":memory:" or Path(value).is_absolute():
+            return value
+        return str(folder / value)
+
+    replace = msgspec.structs.replace
+    return replace(
+        settings,
+        storage=replace(settings.storage, path=anchored(settings.storage.path)),
+        bot=replace(settings.bot, flows_dir=anchored(settings.bot.flows_dir)),
+    )

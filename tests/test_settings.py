@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from gateway.settings import Secrets, Settings, SettingsError, load_settings, parse_settings
@@ -13,8 +14,11 @@ from tests.sim import REPO
 
 
 def test_shipped_settings_file_is_the_defaults() -> None:
-    """settings.toml decodes, and every value in it is the built-in default."""
-    assert load_settings(REPO / "settings.toml") == Settings()
+    """settings.toml decodes, and every value in it is the built-in default, but for the
+    example business number (the one the README's webhooks name)."""
+    shipped = parse_settings((REPO / "settings.toml").read_text())
+    example = msgspec.structs.replace(Settings().whatsapp, phone_number_id="310000000000002")
+    assert shipped == msgspec.structs.replace(Settings(), whatsapp=example)
 
 
 def test_shipped_file_has_every_contract_key() -> None:
@@ -125,3 +129,19 @@ def test_run_py_refuses_bad_settings(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "duraton_hours" in done.stderr
+
+
+def test_relative_paths_are_taken_from_the_settings_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`storage.path` and `bot.flows_dir` are relative to the file's folder, wherever the
+    gateway is started from; absolute ones stay as they are."""
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "gw.toml").write_text(
+        '[storage]\npath = "data/gw.db"\n[bot]\nflows_dir = "/srv/flows"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings("deploy/gw.toml")
+    assert settings.storage.path == str(folder / "data" / "gw.db")
+    assert settings.bot.flows_dir == "/srv/flows"
