@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import signal
+import socket
 import sys
 
-from aiohttp import web
+import structlog
 
 from actors.flows.loader import FlowError
 from gateway.app import create_app
+from gateway.context import GATEWAY
 from gateway.logs import configure_logging
-from gateway.settings import SettingsError, load_settings
+from gateway.server import bind, start
+from gateway.settings import Settings, SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,28 +27,54 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.settings)
-        configure_logging(settings.log.level)
-        app = create_app(settings)
-    except (SettingsError, FlowError) as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
-        return 2
+    except SettingsError as exc:
+        return fail(str(exc))
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return fail(f"port {port} on {host} is in use; choose another with --port")
+        return fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     if settings.server.event_loop == "uvloop":
         try:
             import uvloop
         except ImportError:
-            print(
-                'cannot start: [server] event_loop = "uvloop" needs uvloop installed '
-                "(pip install uvloop)",
-                file=sys.stderr,
+            return fail(
+                '[server] event_loop = "uvloop" needs uvloop installed (pip install uvloop)'
             )
-            return 2
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    host = args.host or settings.server.host
-    port = args.port or settings.server.port
-    web.run_app(
-        app, host=host, port=port, access_log=None, print=lambda text: print(text, file=sys.stderr)
-    )
+    try:
+        asyncio.run(serve(settings, sock, host, port))
+    except (SettingsError, FlowError) as exc:
+        return fail(str(exc))
     return 0
+
+
+def fail(reason: str) -> int:
+    print(f"cannot start: {reason}", file=sys.stderr)
+    return 2
+
+
+async def serve(settings: Settings, sock: socket.socket, host: str, port: int) -> None:
+    """Run until SIGINT or SIGTERM: then stop intake, drain, flush and close."""
+    app = create_app(settings)
+    runtime = app[GATEWAY].runtime
+    configure_logging(
+        settings.log.level,
+        virtual_now=(lambda: runtime.clock.now()) if settings.clock.mode == "virtual" else None,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = await start(app, sock)
+    structlog.get_logger("gateway").info("listening", url=f"http://{host}:{port}")
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

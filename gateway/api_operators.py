@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Literal
 
 import msgspec
+import structlog
 from aiohttp import web
 
 from actors.accounts import create_operator
@@ -20,6 +21,8 @@ from gateway.outcomes import outcome_response
 from gateway.paging import int_param
 from gateway.views import operator_stats, operator_status, with_fields
 from storage.store import EmailTaken
+
+log = structlog.get_logger("operators")
 
 
 class OperatorBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +46,7 @@ async def create(request: web.Request) -> web.Response:
         )
     except EmailTaken:
         raise ApiError(409, "email_taken", f"an operator with {email} exists", "email") from None
+    log.info("operator_created", operator_id=operator.id, role=operator.role)
     return json_response({"operator": operator, "token": token}, status=201)
 
 

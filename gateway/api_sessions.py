@@ -104,6 +104,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
+def _after(day: date) -> datetime | None:
+    """The instant the day ends (None for the last day there is: no bound)."""
+    return None if day == date.max else _midnight(day + timedelta(days=1))
+
+
 @requires("agent")
 async def history(request: web.Request) -> web.Response:
     principal = principal_of(request)
@@ -120,7 +125,7 @@ async def history(request: web.Request) -> web.Response:
         search=q.get("search") or None,
         # inclusive days, on started_at
         started_from=None if start_day is None else _midnight(start_day),
-        started_before=None if end_day is None else _midnight(end_day + timedelta(days=1)),
+        started_before=None if end_day is None else _after(end_day),
     )
     found, total = await gateway_of(request).runtime.store.session_history(where, limit, offset)
     return json_response(page(found, total, limit, offset))

@@ -23,7 +23,7 @@ from gateway import (
 )
 from gateway.auth import Authenticator, make_auth_middleware
 from gateway.context import GATEWAY, Gateway
-from gateway.errors import error_middleware
+from gateway.errors import error_middleware, query_middleware
 from gateway.policies import build_policies
 from gateway.providers.cloud import CloudProvider
 from gateway.providers.console import ConsoleProvider
@@ -104,7 +104,7 @@ def create_app(
     )
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware, make_auth_middleware(auth)],
+        middlewares=[error_middleware, query_middleware, make_auth_middleware(auth)],
     )
     app[GATEWAY] = gateway
     webhooks.add_routes(app)

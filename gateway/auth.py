@@ -16,6 +16,7 @@ from aiohttp import web
 
 from actors.accounts import hash_token
 from gateway.errors import ApiError
+from gateway.signature import valid_token
 from storage.store import Store
 
 Role = Literal["agent", "supervisor", "admin"]
@@ -48,7 +49,7 @@ class Authenticator:
         self._known: dict[str, tuple[Principal, float]] = {}
 
     async def principal(self, token: str) -> Principal | None:
-        if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
+        if self._admin_token and valid_token(token, self._admin_token):
             return Principal(id=ENV_ADMIN_ID, name="admin", role="admin")
         if self._store is None:
             return None
@@ -77,10 +78,14 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
 
 
 def bearer_token(request: web.Request) -> str | None:
+    """The token of `Authorization: Bearer`, or `?token=` on the WebSocket; None when there
+    is none, or it is not ASCII (tokens are, so such a header is no token)."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.query.get("token") if request.path.endswith("/ws") else None
+        token = header[7:].strip() or None
+    else:
+        token = request.query.get("token") if request.path.endswith("/ws") else None
+    return token if token is not None and token.isascii() else None
 
 
 def make_auth_middleware(auth: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:

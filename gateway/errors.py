@@ -85,12 +85,36 @@ _STATUS_CODES = {
 
 
 @web.middleware
+async def query_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Query parameters are text: one holding a NUL character is refused (SQLite would end
+    the text there, and a search for it would match everything)."""
+    for name, value in request.query.items():
+        if "\x00" in value:
+            raise ApiError(400, "invalid_query", "text may not contain NUL characters", name)
+    return await handler(request)
+
+
+@web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
         return response
     except ApiError as exc:
+        log.warning(
+            "request_refused",
+            method=request.method,
+            path=request.path,
+            status=exc.status,
+            code=exc.code,
+            field=exc.field,
+        )
         return error_response(exc.status, exc.code, exc.message, exc.field)
+    except web.RequestPayloadError:
+        log.warning("request_refused", method=request.method, path=request.path, status=400,
+                    code="invalid_body", field="Content-Encoding")  # fmt: skip
+        return error_response(
+            400, "invalid_body", "the body could not be decoded", "Content-Encoding"
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

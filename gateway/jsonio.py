@@ -8,7 +8,7 @@ import msgspec
 from aiohttp import web
 
 from actors.runtime.codec import json_encoder
-from gateway.errors import decoded
+from gateway.errors import ApiError, decoded
 
 T = TypeVar("T")
 _encoder = json_encoder()
@@ -31,7 +31,28 @@ async def read_json(request: web.Request, type_: type[T]) -> T:
     decoder: msgspec.json.Decoder[T] | None = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
-    return decoded(decoder.decode, raw)
+    body = decoded(decoder.decode, raw)
+    where = nul_at(msgspec.to_builtins(body))
+    if where is not None:
+        raise ApiError(400, "invalid_body", "text may not contain NUL characters", where or "body")
+    return body
+
+
+def nul_at(value: Any, path: str = "") -> str | None:
+    """The path of the first text holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = nul_at(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = nul_at(item, f"{path}.{i}" if path else str(i))
+            if found is not None:
+                return found
+    return None
 
 
 _decoders: dict[Any, Any] = {}

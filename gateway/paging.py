@@ -16,10 +16,9 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiError(400, "invalid_query", f"{name} must be an integer", name) from None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ApiError(400, "invalid_query", f"{name} must be a whole number, in digits", name)
+    value = int(text)
     if not low <= value <= high:
         raise ApiError(400, "invalid_query", f"{name} must be between {low} and {high}", name)
     return value

@@ -8,10 +8,10 @@ import hmac
 
 def valid_signature(raw: bytes, header: str | None, secret: str) -> bool:
     """HMAC-SHA256 of the raw body with the app secret, compared in constant time."""
-    if not header or not header.startswith("sha256="):
+    if not header or not header.isascii() or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[7:].strip().lower())
+    return hmac.compare_digest(expected.encode(), header[7:].strip().lower().encode())
 
 
 def sign(raw: bytes, secret: str) -> str:
@@ -20,4 +20,7 @@ def sign(raw: bytes, secret: str) -> str:
 
 
 def valid_token(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time; a token that is not ASCII (invalid UTF-8 in a header) is no token."""
+    if given is None or not given.isascii():
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from actors.conversation.domain_log import domain_events
 from actors.conversation.effects import Reply
 from actors.conversation.events import Event
 from actors.conversation.messages import (
@@ -122,6 +123,7 @@ class ConversationActor(Actor[Message]):
             ctx.outbox_submit(built.sends)
         for event in built.events:
             ctx.publish(event)
+        domain_events(self.name, effects)
         log.debug(
             "step", conversation_id=self.name, message=type(message).__name__, effects=len(effects)
         )

@@ -183,7 +183,7 @@ class OutboxSender:
             except Exception as exc:  # a provider bug must not lose the message
                 log.exception("provider_send_raised", outbox_id=row.id)
                 result = SendResult(ok=False, retryable=True, error_detail=repr(exc))
-            retrying = await self._record(row, result)
+            retrying = await self._record(row, result, message.conversation_id)
         finally:
             self._sending.pop(row.id, None)
             if retrying:
@@ -198,13 +198,14 @@ class OutboxSender:
         if recipient in self._queues:
             self._ready.append(recipient)
 
-    async def _record(self, row: DueSend, result: SendResult) -> bool:
+    async def _record(self, row: DueSend, result: SendResult, conversation_id: str) -> bool:
         """Write the outcome; True when the send will be retried."""
         now = self._clock.now()
         if result.ok:
             self.sent += 1
             pid = result.provider_message_id or f"unknown.{row.id}"
             await self._store.mark_sent(row, pid, now)
+            log.info("message_sent", conversation_id=conversation_id, outbox_id=row.id)
             return False
         detail = result.error_detail or "send failed"
         if result.retryable and row.attempts + 1 < self._max_attempts:
@@ -212,6 +213,7 @@ class OutboxSender:
             delay = min(self._retry_max, result.retry_after or self._retry_base * 4**row.attempts)
             log.warning(
                 "send_retry",
+                conversation_id=conversation_id,
                 outbox_id=row.id,
                 code=result.error_code,
                 detail=detail,
@@ -223,6 +225,12 @@ class OutboxSender:
             await self._schedule_next_retry(now)
             return True
         self.failed += 1
-        log.warning("send_failed", outbox_id=row.id, code=result.error_code, detail=detail)
+        log.warning(
+            "send_failed",
+            conversation_id=conversation_id,
+            outbox_id=row.id,
+            code=result.error_code,
+            detail=detail,
+        )
         await self._store.mark_send_failed(row, result.error_code, detail, now)
         return False

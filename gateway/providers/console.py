@@ -21,10 +21,11 @@ class ConsoleProvider:
             "would_send",
             to=message.to,
             kind=message.kind,
-            text=message.text,
+            length=len(message.text),
             conversation_id=message.conversation_id,
             outbox_id=message.outbox_id,
         )
+        log.debug("would_send_text", outbox_id=message.outbox_id, text=message.text)
         return SendResult(ok=True, provider_message_id=f"console.{message.outbox_id}")
 
     async def close(self) -> None:
