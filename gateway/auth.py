@@ -6,7 +6,6 @@ with `@requires(role)`; routes without it are public (webhooks, health, metrics,
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Literal

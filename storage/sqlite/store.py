@@ -71,8 +71,8 @@ class SqliteStore:
         self._outbox_ids = itertools.count(last_send + 1)
 
     async def stop(self) -> None:
+        await self._reader.close()  # first: a checkpoint waits for no reader
         await self._writer.stop()
-        await self._reader.close()
 
     @property
     def running(self) -> bool:

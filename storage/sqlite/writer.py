@@ -48,6 +48,13 @@ def open_write_connection(path: str, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
+def _close(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
 class Writer:
     """Submit a function of the write connection; get its result once it is committed.
 
@@ -109,7 +116,8 @@ class Writer:
             await self._idle.wait()
 
     async def stop(self) -> None:
-        """Refuse new writes, commit what is queued, close the connection."""
+        """Refuse new writes, commit what is queued, checkpoint the WAL into the database
+        file (so that the file alone is a complete copy), close the connection."""
         self._closed = True
         if self._task is not None:
             self._wakeup.set()
@@ -123,7 +131,7 @@ class Writer:
             self._task = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+            await asyncio.get_running_loop().run_in_executor(self._executor, _close, conn)
         self._executor.shutdown(wait=True)
 
     async def _loop(self) -> None:
