@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from actors.conversation.effects import Send
+from actors.conversation.messages import CustomerMessage, Identity
+from actors.conversation.policy import BotSettings, Policy
+from actors.conversation.state import new_conversation
+from actors.conversation.step import step
 from actors.flows.loader import FlowError, load_flows
 from actors.flows.model import MenuNode
 from tests.sim import REPO
@@ -91,3 +98,29 @@ def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     """A flows_dir that does not exist stops start-up naming bot.flows_dir."""
     with pytest.raises(FlowError, match=r"bot\.flows_dir"):
         load_flows(tmp_path / "absent", "main")
+
+
+def test_the_worked_example_of_the_docs_loads_and_runs(tmp_path: Path) -> None:
+    """docs/flows.md's example is a valid flow, and does what the page says."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "flows.md").read_text()
+    [example] = [b for b in re.findall(r"```toml\n(.*?)```", page, re.S) if "orders.toml" in b]
+    (tmp_path / "orders.toml").write_text(example)
+    policy = Policy(flows=load_flows(tmp_path, "orders"), bot=BotSettings(default_flow="orders"))
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    who = Identity("b", "447700900123", "447700900123")
+    state = new_conversation("c", "b", "447700900123", now, "447700900123")
+    seen = 0
+
+    def says(text: str | None = None, choice: str | None = None) -> list[str]:
+        nonlocal state, seen
+        seen += 1
+        msg = CustomerMessage(who, "cloud", f"wamid.{seen}", now, "text", text, choice)
+        state, effects = step(state, msg, now, policy)
+        return [e.text for e in effects if isinstance(e, Send)]
+
+    assert says("hi") == ["What would you like to do?"]
+    assert says(choice="ORDER_NEW") == ["What would you like to order?"]
+    assert says("two blue mugs") == [
+        "Noted: two blue mugs. We will send you a payment link shortly."
+    ]
+    assert state.flow is None, "the flow ended"
