@@ -414,3 +414,19 @@ async def test_raw_payloads_are_readable_by_supervisors(sim: Sim) -> None:
     [event] = events["items"]
     assert event["raw"] == msg
     assert event["kind"] == "message" and event["processed_at"] is not None
+
+
+async def test_message_count_counts_what_the_messages_list_shows(sim: Sim) -> None:
+    """The customer's messages, the bot's, the session's lines and notices all count; a
+    reaction (no message of its own) does not."""
+    await sim.customer_says(PHONE, "hi")
+    await sim.customer_taps(PHONE, "AGENT_MODE", "Talk to Expert")
+    menu = next(m for m in await shown(sim) if m["text"] == MENU)
+    await post(
+        sim,
+        message("reaction", {"message_id": menu["provider_message_id"], "emoji": "👍"},
+                "wamid.R2", sim.ts()),
+    )  # fmt: skip
+    listed = await shown(sim)
+    conversation = await sim.conversation(PHONE)
+    assert conversation["message_count"] == len(listed) >= 5
