@@ -27,6 +27,7 @@ from gateway.errors import error_middleware, query_middleware
 from gateway.policies import build_policies
 from gateway.providers.cloud import CloudProvider
 from gateway.providers.console import ConsoleProvider
+from gateway.providers.wati import WatiProvider
 from gateway.settings import Secrets, Settings
 
 log = structlog.get_logger("gateway")
@@ -39,6 +40,15 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             phone_number_id=settings.whatsapp.phone_number_id,
             access_token=secrets.access_token,
             timeout_seconds=settings.outbox.request_timeout_seconds,
+        )
+    if settings.whatsapp.provider == "wati":
+        wati = settings.wati
+        return WatiProvider(
+            api_base=wati.api_base,
+            token=secrets.wati_api_token,
+            channels={number: channel for channel, number in wati.channels.items()},
+            timeout_seconds=settings.outbox.request_timeout_seconds,
+            templates_per_10s=wati.templates_per_10s,
         )
     return ConsoleProvider()
 
@@ -59,7 +69,10 @@ def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
     if settings.whatsapp.provider == "cloud" and not secrets.access_token:
         warnings.append(f"{settings.whatsapp.access_token_env} is not set: sends will fail")
     if settings.whatsapp.provider == "wati":
-        warnings.append("the wati outbound provider is not built yet: sends go to the console")
+        if not settings.wati.api_base:
+            warnings.append("[wati] api_base is not set: sends through WATI will fail")
+        if not secrets.wati_api_token:
+            warnings.append(f"{settings.wati.api_token_env} is not set: sends will fail")
     return warnings
 
 

@@ -18,7 +18,9 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
     flows_dir = Path(settings.bot.flows_dir)
     if not flows_dir.is_absolute() and base_dir is not None:
         flows_dir = base_dir / flows_dir
-    flows: FlowSet = load_flows(flows_dir, settings.bot.default_flow)
+    flows: FlowSet = load_flows(
+        flows_dir, settings.bot.default_flow, fold_titles=settings.whatsapp.provider == "wati"
+    )
     default = Policy(
         pause=settings.pause,
         sessions=settings.sessions,

@@ -62,6 +62,15 @@ class WatiSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     phone_number_id: str = ""
     # With several numbers on one WATI account: each `channelPhoneNumber` to its number id.
     channels: dict[str, str] = msgspec.field(default_factory=dict)
+    # WATI's published rate for template sends (Growth plan: 30 per 10 s; Pro 60; Business 100).
+    templates_per_10s: int = 30
+
+    def channel_of(self, business_id: str) -> str | None:
+        """The `channelPhoneNumber` a send from that business number goes out of."""
+        for channel, number in self.channels.items():
+            if number == business_id:
+                return channel
+        return None
 
     def business_of(self, channel: str | None, default: str) -> str:
         """The business number an event of that channel belongs to."""

@@ -20,6 +20,7 @@ import msgspec
 from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
 from actors.intake.items import IntakeItem
 from gateway.cloud_events import db_int, parse_timestamp
+from gateway.providers.wati import outbox_id_of
 from storage.content import (
     Audio,
     Button,
@@ -344,6 +345,7 @@ def _status(event: WatiEvent, status: str, now: datetime) -> IntakeItem:
         provider_message_id=message_id,
         status=status,
         at=_sent_at(event, now),
+        outbox_id=outbox_id_of(event.localMessageId),
         error_code=code,
         error_detail=event.failedDetail,
     )

@@ -10,6 +10,7 @@ from gateway import cloud_events, wati_events
 from gateway.context import Gateway, gateway_of
 from gateway.errors import ApiError, decoded
 from gateway.jsonio import json_response
+from gateway.providers.wati import outbox_id_of
 from gateway.signature import valid_signature, valid_token
 
 
@@ -67,7 +68,8 @@ async def receive_wati(request: web.Request) -> web.Response:
         ids: list[str], recipient: str | None, text: str | None, at: datetime
     ) -> bool:
         since = at - timedelta(seconds=wati_events.ECHO_WINDOW_SECONDS)
-        return await store.is_own_send(ids, recipient, text, since)
+        ours = [n for n in map(outbox_id_of, ids) if n is not None]
+        return await store.is_own_send(ids, ours, recipient, text, since)
 
     try:
         items = await wati_events.items_from(event, raw, business, now, is_own_send)

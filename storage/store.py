@@ -155,10 +155,16 @@ class Store(Protocol):
         """The earliest retry time later than `after`."""
 
     async def is_own_send(
-        self, provider_ids: list[str], recipient: str | None, text: str | None, since: datetime
+        self,
+        provider_ids: list[str],
+        outbox_ids: list[int],
+        recipient: str | None,
+        text: str | None,
+        since: datetime,
     ) -> bool:
-        """Whether an outbound event echoes a send of ours: its id is one a send returned,
-        or the same text went to the same recipient since `since`."""
+        """Whether an outbound event echoes a send of ours: it names one of our outbox rows
+        (to that recipient), or an id a send returned, or the same text went to the same
+        recipient since `since`."""
 
     async def aliases(self, kind: str) -> list[Alias]:
         """Every stored alias of that kind (`phone`, `bsuid`)."""

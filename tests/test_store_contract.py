@@ -517,20 +517,24 @@ async def test_statuses_merge_forward_only(store: Store) -> None:
 
 @covers("is_own_send")
 async def test_own_sends_are_recognised(store: Store) -> None:
-    """By a provider id a send returned, or by the same text to the same recipient since
-    the given instant."""
+    """By one of our outbox ids (to that recipient), by a provider id a send returned, or
+    by the same text to the same recipient since the given instant."""
     row = message(store, direction="out", sender="bot", status="pending")
     outbox_row = send(store, "c1", int(row.view.id))
     await commit(store, conversation(), messages=[row], outbox=[outbox_row])
     [due] = await store.due_sends(T0, 10)
     await store.mark_sent(due, "wamid.OURS", T0)
     recipient = outbox_row.recipient
-    assert await store.is_own_send(["wamid.OURS"], None, None, T0)
-    assert not await store.is_own_send(["wamid.THEIRS"], None, None, T0)
-    assert await store.is_own_send([], recipient, "the menu", T0 - timedelta(minutes=1))
-    assert not await store.is_own_send([], recipient, "the menu", T0 + timedelta(minutes=1))
-    assert not await store.is_own_send([], recipient, "something else", T0)
-    assert not await store.is_own_send([], "447700900999", "the menu", T0)
+    assert await store.is_own_send(["wamid.OURS"], [], None, None, T0)
+    assert not await store.is_own_send(["wamid.THEIRS"], [], None, None, T0)
+    assert await store.is_own_send([], [], recipient, "the menu", T0 - timedelta(minutes=1))
+    assert not await store.is_own_send([], [], recipient, "the menu", T0 + timedelta(minutes=1))
+    assert not await store.is_own_send([], [], recipient, "something else", T0)
+    assert not await store.is_own_send([], [], "447700900999", "the menu", T0)
+    # our own outbox id (a local message id we gave the provider): ours before any answer
+    assert await store.is_own_send(["gw-x"], [outbox_row.id], recipient, None, T0)
+    assert not await store.is_own_send([], [outbox_row.id], "447700900999", None, T0)
+    assert not await store.is_own_send([], [outbox_row.id + 1000], recipient, None, T0)
 
 
 @covers("put_value", "get_value")

@@ -12,7 +12,7 @@ from actors.conversation.messages import CustomerMessage
 from actors.conversation.policy import Policy
 from actors.conversation.sessions import start_session
 from actors.conversation.state import ConversationState, FlowPosition
-from actors.conversation.text import fold
+from actors.flows.matching import fold
 from actors.flows.model import (
     EndNode,
     Flow,

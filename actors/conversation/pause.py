@@ -45,9 +45,16 @@ def check_pause(
     return state, True
 
 
+def is_wati_chatbot(msg: AgentMessage) -> bool:
+    """WATI's own chatbot writes as the operator "Bot": not a human taking over."""
+    return msg.origin.startswith("wati") and (msg.agent_name or "").strip() == "Bot"
+
+
 def trigger_reason(msg: AgentMessage, policy: Policy) -> str | None:
     """None when `msg` (a human's message, not an echo of ours) pauses the bot; else why it
     does not."""
+    if is_wati_chatbot(msg):
+        return "wati_chatbot"
     if msg.origin == "business_app":
         return None if policy.pause.trigger_on_business_app_echoes else "business_app_not_trigger"
     if msg.origin != "wati_session":

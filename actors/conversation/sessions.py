@@ -12,8 +12,8 @@ from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, 
 from actors.conversation.events import QueueChange
 from actors.conversation.policy import Policy
 from actors.conversation.state import ConversationState, Session
-from actors.conversation.text import fold
 from actors.conversation.views import session_view
+from actors.flows.matching import fold
 from storage.views import ChatState, SessionStatus
 
 replace = msgspec.structs.replace

@@ -38,6 +38,7 @@ from actors.conversation.messages import (
 from actors.conversation.outcome import Outcome, refused
 from actors.conversation.pause import (
     check_pause,
+    is_wati_chatbot,
     pause_by_request,
     pause_for_agent,
     resume_by_request,
@@ -204,14 +205,15 @@ def _agent(
     change = annotation(content, "agent")
     if change is not None:
         return annotate(state, change, now, fx)
+    chatbot = is_wati_chatbot(msg)
     fx.append(
         Record(
             "out",
-            "agent",
+            "bot" if chatbot else "agent",
             msg.kind,
             summary(content),
             msg.provider_message_id,
-            sender_id=msg.agent_email,
+            sender_id="wati" if chatbot else msg.agent_email,
             payload=msg.payload,
             delivery_status="sent",
             content=content,

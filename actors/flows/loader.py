@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from actors.flows.matching import fold
 from actors.flows.model import Flow, FlowSet, JumpNode, MenuNode, MessageNode, Node, QuestionNode
 
 
@@ -24,8 +25,12 @@ MAX_BUTTON_TITLE = 20
 MAX_ROW_TITLE = 24
 
 
-def load_flows(directory: Path, default: str) -> FlowSet:
-    """Read every `*.toml` in `directory`; raise FlowError naming the file and key."""
+def load_flows(directory: Path, default: str, *, fold_titles: bool = False) -> FlowSet:
+    """Read every `*.toml` in `directory`; raise FlowError naming the file and key.
+
+    `fold_titles`: a reply maps back to its button by title alone (WATI's replies carry only
+    their text), so two titles of a menu may not be equal even after case and accents are
+    folded."""
     flows: dict[str, Flow] = {}
     loaded: list[tuple[Path, Flow]] = []
     if not directory.is_dir():
@@ -39,7 +44,7 @@ def load_flows(directory: Path, default: str) -> FlowSet:
         loaded.append((path, flow))
     flow_set = FlowSet(flows=flows, default=default)
     for path, flow in loaded:
-        problem = check_flow(flow, flow_set)
+        problem = check_flow(flow, flow_set, fold_titles=fold_titles)
         if problem:
             raise FlowError(str(path), problem)
     if flows and default not in flows:
@@ -76,7 +81,7 @@ def _at(message: str, prefix: str) -> str:
     return f"{head} - at `{prefix}{where}"
 
 
-def check_flow(flow: Flow, flow_set: FlowSet) -> str | None:
+def check_flow(flow: Flow, flow_set: FlowSet, *, fold_titles: bool = False) -> str | None:
     """The first reference or limit this flow breaks, as `reason - at `$.key``, or None."""
     if flow.start not in flow.nodes:
         return f"start node {flow.start!r} does not exist - at `$.start`"
@@ -98,7 +103,7 @@ def check_flow(flow: Flow, flow_set: FlowSet) -> str | None:
         if isinstance(node, JumpNode) and node.flow not in flow_set.flows:
             return f"flow {node.flow!r} is not loaded - at `{where}.flow`"
         if isinstance(node, MenuNode):
-            problem = _check_menu(node, flow, where)
+            problem = _check_menu(node, flow, where, fold_titles)
             if problem:
                 return problem
     return None
@@ -108,7 +113,7 @@ def _target_ok(target: str | None, flow: Flow) -> bool:
     return target is None or target == "end" or target in flow.nodes
 
 
-def _check_menu(node: MenuNode, flow: Flow, where: str) -> str | None:
+def _check_menu(node: MenuNode, flow: Flow, where: str, fold_titles: bool) -> str | None:
     if not node.buttons:
         return f"a menu needs at least one button - at `{where}.buttons`"
     if len(node.buttons) > MAX_MENU_ROWS:
@@ -121,10 +126,16 @@ def _check_menu(node: MenuNode, flow: Flow, where: str) -> str | None:
     for i, button in enumerate(node.buttons):
         if button.id in seen:
             return f"duplicate button id {button.id!r} - at `{where}.buttons[{i}].id`"
-        if button.title in titles:
-            return f"duplicate button title {button.title!r} - at `{where}.buttons[{i}].title`"
+        title = fold(button.title) if fold_titles else button.title
+        if title in titles:
+            also = (
+                " (replies are matched by title, ignoring case and accents)" if fold_titles else ""
+            )
+            return (
+                f"duplicate button title {button.title!r}{also} - at `{where}.buttons[{i}].title`"
+            )
         seen.add(button.id)
-        titles.add(button.title)
+        titles.add(title)
         if len(button.title) > limit:
             return f"title longer than {limit} characters - at `{where}.buttons[{i}].title`"
         if not _target_ok(button.next, flow):

@@ -17,19 +17,30 @@ class Choice(msgspec.Struct, frozen=True):
     description: str | None = None
 
 
+class TemplateSend(msgspec.Struct, frozen=True):
+    """An approved template (what may go outside the 24-hour window): its name, language
+    and named parameters."""
+
+    name: str
+    language: str = "en"
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class OutboundMessage(msgspec.Struct, frozen=True):
-    """One send, as stored in the outbox body (`outbox_id` is filled in when sending)."""
+    """One send, as stored in the outbox body. `text` is what the customer reads (for a
+    template, its text as we know it); `outbox_id` is decided with the step."""
 
     business_id: str
     to: str
     text: str
-    kind: Literal["text", "buttons", "list"] = "text"
+    kind: Literal["text", "buttons", "list", "template"] = "text"
     choices: tuple[Choice, ...] = ()
     header: str | None = None
     footer: str | None = None
     list_button: str = "Choose"
     conversation_id: str = ""
     outbox_id: int = 0
+    template: TemplateSend | None = None
 
 
 class SendResult(msgspec.Struct, frozen=True):

@@ -79,7 +79,7 @@ def classify(status: int, raw: bytes, retry_after: str | None = None) -> SendRes
     """A refused send: retry or give up, from the HTTP status and the Graph error code."""
     code, detail = _graph_error(raw)
     detail = detail or f"HTTP {status}"
-    after = _seconds(retry_after)
+    after = retry_seconds(retry_after)
     if code in PERMANENT_CODES:
         return SendResult(ok=False, retryable=False, error_code=code, error_detail=detail)
     if status == 429 or status >= 500 or code in RETRYABLE_CODES:
@@ -113,7 +113,7 @@ def _graph_error(raw: bytes) -> tuple[int | None, str]:
     return code, " ".join(p for p in parts if isinstance(p, str) and p)
 
 
-def _seconds(header: str | None) -> float | None:
+def retry_seconds(header: str | None) -> float | None:
     """Retry-After in seconds; None if absent, not a number, or not finite ("inf" would
     schedule the retry at an impossible time)."""
     try:

@@ -28,6 +28,10 @@ def graph_body(message: OutboundMessage) -> dict[str, Any]:
         "to": recipient(message.to),
         "biz_opaque_callback_data": f"outbox:{message.outbox_id}",
     }
+    if message.kind == "template" and message.template is not None:
+        body["type"] = "template"
+        body["template"] = template_body(message)
+        return body
     if message.kind == "text" or not message.choices:
         body["type"] = "text"
         body["text"] = {"preview_url": False, "body": message.text[:MAX_TEXT]}
@@ -63,3 +67,23 @@ def graph_body(message: OutboundMessage) -> dict[str, Any]:
     body["type"] = "interactive"
     body["interactive"] = interactive
     return body
+
+
+def template_body(message: OutboundMessage) -> dict[str, Any]:
+    """A template with named parameters (PROTOCOL.md section 2.1)."""
+    assert message.template is not None
+    template: dict[str, Any] = {
+        "name": message.template.name,
+        "language": {"code": message.template.language},
+    }
+    if message.template.params:
+        template["components"] = [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "parameter_name": name, "text": value}
+                    for name, value in message.template.params.items()
+                ],
+            }
+        ]
+    return template

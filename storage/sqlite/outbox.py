@@ -104,12 +104,24 @@ async def next_attempt(reader: Reader, after: datetime) -> datetime | None:
 async def is_own_send(
     reader: Reader,
     provider_ids: list[str],
+    outbox_ids: list[int],
     recipient: str | None,
     text: str | None,
     since: datetime,
 ) -> bool:
-    """Whether an outbound event echoes a send of ours: its id is one a send returned, or
-    (when the echo outruns the send's answer) the same text went to the same recipient."""
+    """Whether an outbound event echoes a send of ours: it names one of our outbox rows
+    (committed before the send, so no race), or its id is one a send returned, or (for
+    echoes that carry neither) the same text went to the same recipient lately."""
+    if outbox_ids:
+        marks = ",".join("?" * len(outbox_ids))
+        hit = await reader.scalar(
+            f"SELECT 1 FROM outbox WHERE id IN ({marks})"
+            + (" AND recipient = ?" if recipient else "")
+            + " LIMIT 1",
+            [*outbox_ids, *([recipient] if recipient else [])],
+        )
+        if hit:
+            return True
     ids = [i for i in provider_ids if i]
     if ids:
         marks = ",".join("?" * len(ids))

@@ -180,9 +180,16 @@ class SqliteStore:
         return await outbox.next_attempt(self._reader, after)
 
     async def is_own_send(
-        self, provider_ids: list[str], recipient: str | None, text: str | None, since: datetime
+        self,
+        provider_ids: list[str],
+        outbox_ids: list[int],
+        recipient: str | None,
+        text: str | None,
+        since: datetime,
     ) -> bool:
-        return await outbox.is_own_send(self._reader, provider_ids, recipient, text, since)
+        return await outbox.is_own_send(
+            self._reader, provider_ids, outbox_ids, recipient, text, since
+        )
 
     async def aliases(self, kind: str) -> list[Alias]:
         return await aliases.of_kind(self._reader, kind)

@@ -1,4 +1,5 @@
-"""Matching what a customer typed: case-, accent- and spacing-insensitive."""
+"""Matching what a customer typed (or a provider that sends only titles) to a button:
+case-, accent- and spacing-insensitive."""
 
 from __future__ import annotations
 

@@ -1,0 +1,262 @@
+"""A fake WATI tenant for tests: the API routes the gateway uses, checked as WATI documents
+them, and the echo WATI posts back to the webhook for every send.
+
+Usage::
+
+    wati = FakeWati(token="wati-token", tenant="123456")
+    server = await aiohttp_server(wati.app)
+    api_base = str(server.make_url("/123456"))          # the dashboard's "API Endpoint URL"
+    wati.webhook = lambda event: sim.client.post("/webhooks/wati", json=event)
+    wati.fail_next(status=429, headers={"Retry-After": "7"})
+    wati.fail_next(result_false="Invalid Conversation")
+    ...
+    await wati.deliver_echoes()     # post the echoes of the sends so far, in order
+    wati.sent_texts()               # what customers received, in order
+
+Checks (a wrong request gets what WATI gives, so that a provider bug shows as a refusal):
+the bearer token (401, no body); v1 session text has every field in the query and no body
+(else `200 {"result": false, "info": "message text can not be empty"}`); the target is digits
+with the country code, no `+` (else `200 {"result": false, "info": "Invalid Conversation"}`);
+interactive bodies keep WATI's limits (1-3 buttons, titles up to 20; 1-10 rows, titles up to
+24, descriptions up to 72); V3 routes are host-rooted (no tenant) and templates name their
+parameters. With `echo_first`, the echo is posted before the answer (the race of an echo
+that outruns WATI's response).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Webhook = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass
+class Planned:
+    status: int = 200
+    result_false: str | None = None
+    recipient_errors: list[str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Request:
+    route: str
+    target: str | None
+    query: dict[str, str]
+    body: Any
+    status: int
+    text: str | None = None
+    local_message_id: str | None = None
+
+
+class FakeWati:
+    def __init__(
+        self,
+        *,
+        token: str = "wati-token",
+        tenant: str = "123456",
+        operator_email: str = "contracts@abar.app",
+        operator_name: str = "API",
+    ) -> None:
+        self.token = token
+        self.tenant = tenant
+        self.operator_email = operator_email
+        self.operator_name = operator_name
+        self.requests: list[Request] = []
+        self.planned: deque[Planned] = deque()
+        self.echoes: list[dict[str, Any]] = []
+        self.webhook: Webhook | None = None
+        self.echo_first = False
+        self._ids = itertools.count(1)
+        self.app = web.Application()
+        v1 = f"/{tenant}/api/v1"
+        self.app.router.add_post(f"{v1}/sendSessionMessage/{{target}}", self._session_text)
+        self.app.router.add_post(f"{v1}/sendInteractiveButtonsMessage", self._buttons)
+        self.app.router.add_post(f"{v1}/sendInteractiveListMessage", self._list)
+        self.app.router.add_post("/api/ext/v3/messageTemplates/send", self._template)
+
+    def fail_next(
+        self,
+        status: int = 200,
+        *,
+        result_false: str | None = None,
+        recipient_errors: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.planned.append(Planned(status, result_false, recipient_errors, headers or {}))
+
+    def sent_texts(self) -> list[str]:
+        return [r.text or "" for r in self.requests if r.status == 200 and r.text is not None]
+
+    def accepted(self) -> list[Request]:
+        return [r for r in self.requests if r.status == 200 and r.text is not None]
+
+    async def deliver_echoes(self) -> None:
+        pending, self.echoes = self.echoes, []
+        for event in pending:
+            await self._post(event)
+
+    async def _post(self, event: dict[str, Any]) -> None:
+        assert self.webhook is not None, "set FakeWati.webhook to post echoes"
+        response = await self.webhook(event)
+        status = getattr(response, "status", 200)
+        assert status == 200, f"the gateway refused an echo: {status}"
+
+    # --- routes -------------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    async def _session_text(self, request: web.Request) -> web.StreamResponse:
+        target = request.match_info["target"]
+        query = dict(request.query)
+        body = await request.read()
+        text = query.get("messageText")
+        if body.strip() or not text:
+            return self._refuse(request, "session", target, query, "message text can not be empty")
+        return await self._accept(request, "session", target, query, None, text, "text")
+
+    async def _buttons(self, request: web.Request) -> web.StreamResponse:
+        query = dict(request.query)
+        body = await request.json()
+        buttons = body.get("buttons") or []
+        ok = (
+            isinstance(body.get("body"), str)
+            and len(body["body"]) <= 1024
+            and 1 <= len(buttons) <= 3
+            and all(isinstance(b.get("text"), str) and len(b["text"]) <= 20 for b in buttons)
+        )
+        if not ok:
+            return self._refuse(request, "buttons", query.get("whatsappNumber"), query,
+                                "Invalid interactive message")  # fmt: skip
+        return await self._accept(request, "buttons", query.get("whatsappNumber"), query, body,
+                                  body["body"], "interactive")  # fmt: skip
+
+    async def _list(self, request: web.Request) -> web.StreamResponse:
+        query = dict(request.query)
+        body = await request.json()
+        rows = [r for s in body.get("sections") or [] for r in s.get("rows") or []]
+        ok = (
+            isinstance(body.get("body"), str)
+            and isinstance(body.get("buttonText"), str)
+            and 1 <= len(rows) <= 10
+            and all(len(r.get("title", "")) <= 24 for r in rows)
+            and all(len(r.get("description") or "") <= 72 for r in rows)
+        )
+        if not ok:
+            return self._refuse(request, "list", query.get("whatsappNumber"), query,
+                                "Invalid list message")  # fmt: skip
+        return await self._accept(request, "list", query.get("whatsappNumber"), query, body,
+                                  body["body"], "interactive")  # fmt: skip
+
+    async def _template(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            self.requests.append(Request("template", None, {}, None, 401))
+            return web.Response(status=401)
+        body = await request.json()
+        recipients = body.get("recipients") or []
+        named = all(
+            isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
+            for r in recipients
+            for p in r.get("custom_params") or []
+        )
+        if not (body.get("template_name") and body.get("broadcast_name") and recipients and named):
+            self.requests.append(Request("template", None, {}, body, 400))
+            return web.json_response({"code": 400, "message": "invalid request"}, status=400)
+        [recipient] = recipients
+        planned = self.planned.popleft() if self.planned else Planned()
+        target, local = recipient["target"], recipient.get("local_message_id")
+        self.requests.append(
+            Request("template", target, {}, body, planned.status, body["template_name"], local)
+        )
+        if planned.status != 200:
+            return web.json_response({"message": "failed"}, status=planned.status,
+                                     headers=planned.headers)  # fmt: skip
+        errors = planned.recipient_errors or []
+        if not errors:
+            self._echo("templateMessageSent_v2", target, body["template_name"], "template", local)
+        return web.json_response(
+            {"success": True, "broadcast_id": "b1", "error": None,
+             "recipients": [{"local_message_id": local, "phone_number": target,
+                             "errors": errors}]}
+        )  # fmt: skip
+
+    # --- answers ------------------------------------------------------------------------
+
+    def _refuse(
+        self,
+        request: web.Request,
+        route: str,
+        target: str | None,
+        query: dict[str, str],
+        info: str,
+    ) -> web.StreamResponse:
+        if not self._authorised(request):
+            self.requests.append(Request(route, target, query, None, 401))
+            return web.Response(status=401)
+        self.requests.append(Request(route, target, query, None, 200))
+        return web.json_response({"result": False, "info": info})
+
+    async def _accept(
+        self,
+        request: web.Request,
+        route: str,
+        target: str | None,
+        query: dict[str, str],
+        body: Any,
+        text: str,
+        kind: str,
+    ) -> web.StreamResponse:
+        if not self._authorised(request):
+            self.requests.append(Request(route, target, query, body, 401))
+            return web.Response(status=401)
+        if not target or not target.isdigit():
+            self.requests.append(Request(route, target, query, body, 200))
+            return web.json_response({"result": False, "info": "Invalid Conversation"})
+        planned = self.planned.popleft() if self.planned else Planned()
+        if planned.status != 200:
+            self.requests.append(Request(route, target, query, body, planned.status))
+            return web.json_response({"message": "failed"}, status=planned.status,
+                                     headers=planned.headers)  # fmt: skip
+        if planned.result_false is not None:
+            self.requests.append(Request(route, target, query, body, 200))
+            return web.json_response({"result": False, "info": planned.result_false})
+        local = query.get("localMessageId")
+        self.requests.append(Request(route, target, query, body, 200, text, local))
+        wamid = self._echo("sessionMessageSent_v2", target, text, kind, local)
+        if self.echo_first:
+            await self.deliver_echoes()
+        return web.json_response(
+            {"ok": True, "result": "success",
+             "message": {"whatsappMessageId": wamid, "localMessageId": local,
+                         "statusString": "SENT"}}
+        )  # fmt: skip
+
+    def _echo(self, event_type: str, target: str, text: str, kind: str, local: str | None) -> str:
+        n = next(self._ids)
+        wamid = f"wamid.WATI_{n}"
+        self.echoes.append(
+            {
+                "eventType": event_type,
+                "localMessageId": local,
+                "id": f"66f1a1d3e4b0a1b2c3d4{n:04d}",
+                "whatsappMessageId": wamid,
+                "conversationId": "66f19f00e4b0a1b2c3d40001",
+                "text": text,
+                "type": kind,
+                "data": None,
+                "owner": True,
+                "statusString": "SENT",
+                "operatorEmail": self.operator_email,
+                "operatorName": self.operator_name,
+                "waId": target,
+                "replyContextId": "",
+            }
+        )
+        return wamid
