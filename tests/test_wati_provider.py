@@ -370,3 +370,25 @@ async def test_seed_000_on_wati_under_the_virtual_clock(
     assert ("conversation_pause_expiry", "pause_expired") in await sim.journey(PHONE)
     await customer(sim, "hi again")
     assert wati.sent_texts()[-1] == MENU and len(wati.sent_texts()) == 2
+
+
+async def test_templates_are_paced_at_watis_published_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No more than `count` template sends in any 10 s: the next waits for a slot."""
+    from gateway.providers import wati as module
+
+    clock = [100.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        clock[0] += seconds
+
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(module.asyncio, "sleep", sleep)
+    pacer = module.RatePacer(3, 10.0)
+    for _ in range(3):
+        await pacer.slot()
+    assert waits == []
+    clock[0] += 4
+    await pacer.slot()
+    assert waits == [6.0], "waited until the first slot was 10 s old"
