@@ -30,9 +30,8 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
         flows=flows,
     )
     per_number = {
-        number: msgspec.structs.replace(default, timeouts=overrides.timeouts)
+        number: msgspec.structs.replace(default, number_timeouts=overrides.timeouts)
         for number, overrides in settings.numbers.items()
-        if overrides.timeouts is not None
     }
 
     def policy_for(business_id: str) -> Policy:

@@ -15,8 +15,8 @@ from actors.conversation.policy import (
     NumberSettings,
     PauseSettings,
     SessionSettings,
-    TimeoutSettings,
 )
+from actors.flows.model import TimeoutSettings
 
 
 class SettingsError(Exception):

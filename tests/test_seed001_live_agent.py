@@ -107,7 +107,7 @@ async def test_start_for_a_new_customer(sim: Sim) -> None:
     started = await agent.api("POST", "/api/agent/sessions/start/971500000009", expect=201)
     assert started["phone_number"] == "971500000009"
     assert sim.sent_texts() == []
-    assert ("agent_session", "notice_not_sent") in await sim.journey("971500000009")
+    assert ("automatic_message", "window_closed") in await sim.journey("971500000009")
 
 
 async def test_agent_message_outside_the_window_is_refused(sim: Sim) -> None:

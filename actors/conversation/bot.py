@@ -22,22 +22,11 @@ from actors.flows.model import (
     MessageNode,
     QuestionNode,
 )
+from actors.flows.render import render
 from actors.outbox.outbound import Choice
 
 replace = msgspec.structs.replace
 MAX_HOPS = 50
-
-
-class _Vars(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def render(text: str, variables: dict[str, str]) -> str:
-    try:
-        return text.format_map(_Vars(variables))
-    except (ValueError, IndexError, AttributeError):
-        return text
 
 
 def run_bot(

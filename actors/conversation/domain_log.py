@@ -29,7 +29,7 @@ _JOURNAL: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
         {"reason": "paused"},
     ),
     ("bot", "stale_message_not_answered"): ("message_not_answered", {"reason": "stale"}),
-    ("agent_session", "notice_not_sent"): (
+    ("automatic_message", "window_closed"): (
         "message_not_answered",
         {"reason": "window_closed"},
     ),

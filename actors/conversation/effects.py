@@ -9,7 +9,7 @@ from typing import Any, Literal
 import msgspec
 
 from actors.conversation.events import ConversationPaused, ConversationResumed, QueueChange
-from actors.outbox.outbound import Choice
+from actors.outbox.outbound import Choice, TemplateSend
 from storage.content import Content, Referral
 from storage.views import SenderType, SessionView
 
@@ -22,13 +22,14 @@ class Send(msgspec.Struct, frozen=True):
 
     text: str
     sender_type: SenderType = "bot"
-    kind: Literal["text", "buttons", "list"] = "text"
+    kind: Literal["text", "buttons", "list", "template"] = "text"
     choices: tuple[Choice, ...] = ()
     header: str | None = None
     footer: str | None = None
     list_button: str = "Choose"
     sender_id: str | None = None
     session_id: str | None = None
+    template: TemplateSend | None = None  # sent as this template (outside the 24-hour window)
 
 
 class Record(msgspec.Struct, frozen=True):

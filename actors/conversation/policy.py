@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.flows.model import FlowSet
+from actors.flows.model import FlowSet, FlowTimeouts, TemplateRef, TimeoutSettings
 
 
 class PauseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -31,6 +31,10 @@ class SessionSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     connecting_text: str = "🙋 Connecting you to an agent..."
     expired_text: str = "⏰ Chat expired after 22 hours"
     ended_text: str = "✅ Chat ended. The assistant is back; write any time."
+    # Sent instead of the texts above when the customer's 24-hour window is closed.
+    connecting_template: TemplateRef | None = None
+    expired_template: TemplateRef | None = None
+    ended_template: TemplateRef | None = None
 
 
 class AssignmentSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -49,21 +53,10 @@ class BotSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     max_message_age_minutes: float = 60.0
 
 
-class TimeoutSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """`[timeouts]`: conversation inactivity defaults; a flow's own keys override them."""
-
-    inactivity_minutes: float = 0.0
-    reminder_after_minutes: float = 0.0
-    reminder_text: str = "Still there? Your answer matters to us."
-    action: Literal["transfer", "close", "fallback_flow"] = "close"
-    fallback_flow: str = ""
-    close_text: str = "We closed this conversation. Write again any time."
-
-
 class NumberSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """`[numbers."<phone_number_id>"]`: overrides for one business number."""
+    """`[numbers."<phone_number_id>"]`: one business number's own keys."""
 
-    timeouts: TimeoutSettings | None = None
+    timeouts: FlowTimeouts = FlowTimeouts()
 
 
 class Policy(msgspec.Struct, frozen=True):
@@ -74,6 +67,7 @@ class Policy(msgspec.Struct, frozen=True):
     assignment: AssignmentSettings = AssignmentSettings()
     bot: BotSettings = BotSettings()
     timeouts: TimeoutSettings = TimeoutSettings()
+    number_timeouts: FlowTimeouts = FlowTimeouts()  # the business number's own keys
     flows: FlowSet = FlowSet()
 
     @property

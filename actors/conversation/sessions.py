@@ -8,12 +8,14 @@ from typing import Any, Literal
 
 import msgspec
 
-from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record, Send
+from actors.conversation.automatic import automatic
+from actors.conversation.effects import AssignmentLog, Effect, Journal, Notify, Record
 from actors.conversation.events import QueueChange
 from actors.conversation.policy import Policy
 from actors.conversation.state import ConversationState, Session
 from actors.conversation.views import session_view
 from actors.flows.matching import fold
+from actors.flows.model import TemplateRef
 from storage.views import ChatState, SessionStatus
 
 replace = msgspec.structs.replace
@@ -71,13 +73,16 @@ def queue_changed(session: Session, change: Literal["added", "removed"], fx: lis
 
 
 def tell_customer(
-    state: ConversationState, session: Session, text: str, now: datetime, fx: list[Effect]
+    state: ConversationState,
+    session: Session,
+    what: str,
+    text: str,
+    template: TemplateRef | None,
+    now: datetime,
+    fx: list[Effect],
 ) -> None:
-    """An automatic notice: sent inside the 24-hour window, else journaled as not sent."""
-    if state.window_open(now):
-        fx.append(Send(text, sender_type="system", session_id=session.id))
-    else:
-        fx.append(Journal("agent_session", "notice_not_sent", "24-hour window closed"))
+    """A session notice: an automatic message (the window decides text or template)."""
+    automatic(state, what, text, template, now, fx, sender_type="system", session_id=session.id)
 
 
 def start_session(
@@ -99,7 +104,11 @@ def start_session(
         state_since=now,
     )
     state = replace(state, session=session, sessions_started=number, flow=None)
-    tell_customer(state, session, policy.sessions.connecting_text, now, fx)
+    notices = policy.sessions
+    tell_customer(
+        state, session, "session_connecting", notices.connecting_text,
+        notices.connecting_template, now, fx,
+    )  # fmt: skip
     note(session, f"Session started by the {started_by}; waiting for an agent", fx)
     fx.append(Journal("agent_session", "session_started", f"{session.id} by {started_by}"))
     updated(state, session, fx, created=True)
@@ -108,9 +117,10 @@ def start_session(
 
 
 def end_session(
-    state: ConversationState, now: datetime, reason: str, text: str | None, fx: list[Effect]
+    state: ConversationState, now: datetime, reason: str, policy: Policy, fx: list[Effect]
 ) -> ConversationState:
-    """Close the open session; the bot owns the conversation again."""
+    """Close the open session; the bot owns the conversation again. The customer is told
+    (the expiry notice when it expired)."""
     session = state.session
     if session is None:
         return state
@@ -118,8 +128,12 @@ def end_session(
         fx.append(AssignmentLog(session.id, session.agent_id, "released", "ended"))
     ended = move(session, now, "completed", ended_at=now, end_reason=reason, agent_id=None)
     state = replace(state, session=None, last_session=ended)
-    if text:
-        tell_customer(state, ended, text, now, fx)
+    notices = policy.sessions
+    if reason == "expired":
+        text, template = notices.expired_text, notices.expired_template
+    else:
+        text, template = notices.ended_text, notices.ended_template
+    tell_customer(state, ended, f"session_{reason}", text, template, now, fx)
     note(ended, f"Session ended ({reason})", fx)
     fx.append(Journal("agent_session", f"session_ended_{reason}", ended.id))
     updated(state, ended, fx)
@@ -133,5 +147,5 @@ def check_expiry(
 ) -> ConversationState:
     session = state.session
     if session is not None and now >= session.expires_at:
-        return end_session(state, now, "expired", policy.sessions.expired_text, fx)
+        return end_session(state, now, "expired", policy, fx)
     return state

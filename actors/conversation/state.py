@@ -69,6 +69,17 @@ class FlowPosition(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     since: datetime
 
 
+class PendingTimeout(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A timeout armed while the bot waits for the customer: the reminder (until it is
+    sent) and the action, for the question or flow it was armed at."""
+
+    kind: Literal["question", "inactivity"]
+    due_at: datetime
+    flow_id: str | None = None
+    node_id: str | None = None
+    reminder_at: datetime | None = None
+
+
 class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     id: str
     business_id: str
@@ -89,6 +100,8 @@ class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     last_activity_at: datetime | None = None
     archived_at: datetime | None = None
     unread_count: int = 0
+    timeout: PendingTimeout | None = None
+    closed_reason: str | None = None
 
     @property
     def mode(self) -> Literal["bot", "human"]:

@@ -18,6 +18,7 @@ from actors.conversation.assignment import (
     operator_reply,
     release,
 )
+from actors.conversation.automatic import closed_window_gate
 from actors.conversation.bot import run_bot
 from actors.conversation.customer import annotate, annotation, content_of, record, system_line
 from actors.conversation.effects import Effect, Journal, Record, Reply, Send
@@ -49,6 +50,7 @@ from actors.conversation.recipient import deliverable
 from actors.conversation.sessions import check_expiry, end_session, is_end_keyword, start_session
 from actors.conversation.state import ConversationState
 from actors.conversation.summary import summary
+from actors.conversation.timeouts import check_timeouts, rearm, timeout_deadlines
 from actors.conversation.views import pause_view, session_view
 from storage.content import System
 from storage.views import Deadline
@@ -63,12 +65,15 @@ def step(
 ) -> tuple[ConversationState, list[Effect]]:
     """Apply one message; deadlines that are due are handled first, whatever the message."""
     fx: list[Effect] = []
+    before = state.flow
     state = check_expiry(state, now, policy, fx)
     state = check_idle(state, now, policy, fx)
     state, paused = check_pause(state, now, fx)
+    state = check_timeouts(state, now, policy, paused, fx)
+    fresh = False
     match msg:
         case CustomerMessage():
-            state = _customer(state, msg, now, policy, paused, fx)
+            state, fresh = _customer(state, msg, now, policy, paused, fx)
         case AgentMessage():
             state = _agent(state, msg, now, policy, fx)
         case PauseRequest():
@@ -107,6 +112,9 @@ def step(
                 state, msg.session_id, msg.caller, msg.text, now, policy, fx
             )
             fx.append(Reply(outcome, sent))
+    state = rearm(state, before, now, policy, state.pause is not None, fresh)
+    if not fresh:
+        fx = closed_window_gate(state, now, fx)
     if not deliverable(state.phone or state.customer_id) and any(isinstance(e, Send) for e in fx):
         fx = _undeliverable(fx)
     return state, fx
@@ -125,7 +133,7 @@ def _end(
         reason = "supervisor"
     else:
         return state, not_held(state, found)
-    state = end_session(state, now, reason, policy.sessions.ended_text, fx)
+    state = end_session(state, now, reason, policy, fx)
     assert state.last_session is not None
     return state, Outcome(True, session=session_view(state, state.last_session))
 
@@ -137,9 +145,11 @@ def _customer(
     policy: Policy,
     paused: bool,
     fx: list[Effect],
-) -> ConversationState:
+) -> tuple[ConversationState, bool]:
     """Routing, in order: a system notice or a change to an earlier message is no message;
-    then record; reopen; open session; pause; AGENT_MODE; stale; the bot."""
+    then record; reopen; open session; pause; AGENT_MODE; stale; the bot. Also tells whether
+    the message reached the bot fresh, which cancels the timeout pending (a stale one does
+    not)."""
     content = content_of(msg)
     state = replace(
         state,
@@ -149,10 +159,10 @@ def _customer(
         external_conversation_id=msg.external_conversation_id or state.external_conversation_id,
     )
     if isinstance(content, System):
-        return system_line(state, msg, content, now, fx)
+        return system_line(state, msg, content, now, fx), False
     change = annotation(content, "customer")
     if change is not None:
-        return annotate(state, change, now, fx)
+        return annotate(state, change, now, fx), False
     record(state, msg, content, fx)
     inbound_at = min(msg.sent_at, now)
     if state.last_inbound_at is not None and state.last_inbound_at > inbound_at:
@@ -165,13 +175,13 @@ def _customer(
     )
     fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
     if state.status == "closed" or state.archived_at is not None:
-        state = replace(state, status="open", archived_at=None)
+        state = replace(state, status="open", archived_at=None, closed_reason=None)
         fx.append(Journal("conversation", "reopened"))
     if state.session is not None:
         if is_end_keyword(msg.text, policy):
-            return end_session(state, now, "customer", policy.sessions.ended_text, fx)
+            return end_session(state, now, "customer", policy, fx), False
         fx.append(Journal("agent_session", "forwarded_to_agent", state.session.id))
-        return customer_wrote(state, now, policy, fx)
+        return customer_wrote(state, now, policy, fx), False
     if paused:
         assert state.pause is not None
         fx.append(
@@ -181,17 +191,17 @@ def _customer(
                 f"until {state.pause.until.isoformat()}",
             )
         )
-        return state
+        return state, False
     if msg.choice_id is not None and msg.choice_id == policy.sessions.agent_mode_button:
-        return start_session(state, now, policy, fx)
+        return start_session(state, now, policy, fx), True
     if msg.kind in SILENT_KINDS:
         fx.append(Journal("bot", "not_answered", f"{msg.kind} message"))
-        return state
+        return state, True
     max_age = timedelta(minutes=policy.bot.max_message_age_minutes)
     if now - msg.sent_at > max_age:
         fx.append(Journal("bot", "stale_message_not_answered", f"sent {msg.sent_at.isoformat()}"))
-        return state
-    return run_bot(state, msg, now, policy, fx)
+        return state, False
+    return run_bot(state, msg, now, policy, fx), True
 
 
 def _agent(
@@ -243,7 +253,7 @@ def _undeliverable(fx: list[Effect]) -> list[Effect]:
 
 def deadlines(state: ConversationState, policy: Policy) -> list[Deadline]:
     """Every timer of the conversation: what falls due, and when."""
-    found = []
+    found = timeout_deadlines(state)
     if state.pause is not None:
         found.append(Deadline("pause_expiry", state.pause.until))
     if state.session is not None:

@@ -235,6 +235,7 @@ def _outbox_row(
         list_button=send.list_button,
         conversation_id=state.id,
         outbox_id=outbox_id,
+        template=send.template,
     )
     return OutboxRow(
         id=outbox_id,

@@ -9,15 +9,45 @@ import msgspec
 Action = Literal["transfer", "close", "fallback_flow"]
 
 
+class TemplateRef(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """An approved template to send instead of a text when the customer's 24-hour window is
+    closed: its name, language, and named parameters (which may use `{variable}`)."""
+
+    name: str
+    language: str = "en"
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class FlowTimeouts(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """A flow's `[timeouts]`: every key optional, overriding the number and global defaults."""
+    """Timeout keys that a layer sets (a flow's `[timeouts]`, a business number's): each one
+    left out is taken from the layer below."""
 
     inactivity_minutes: float | None = None
     reminder_after_minutes: float | None = None
     reminder_text: str | None = None
+    reminder_template: TemplateRef | None = None
     action: Action | None = None
     fallback_flow: str | None = None
+    timeout_text: str | None = None
+    timeout_template: TemplateRef | None = None
     close_text: str | None = None
+    close_template: TemplateRef | None = None
+
+
+class TimeoutSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`[timeouts]`: the global defaults, the last layer of timeout keys (after the question
+    node, the flow's `[timeouts]` and the business number's)."""
+
+    inactivity_minutes: float = 0.0
+    reminder_after_minutes: float = 0.0
+    reminder_text: str = "Still there? Your answer matters to us."
+    reminder_template: TemplateRef | None = None
+    action: Action = "close"
+    fallback_flow: str = ""
+    timeout_text: str = ""
+    timeout_template: TemplateRef | None = None
+    close_text: str = "We closed this conversation. Write again any time."
+    close_template: TemplateRef | None = None
 
 
 class Button(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -53,7 +83,8 @@ class MenuNode(
 class QuestionNode(
     msgspec.Struct, tag="question", tag_field="type", forbid_unknown_fields=True, frozen=True
 ):
-    """Ask `text`, save the answer as `save_as`, go on to `next`."""
+    """Ask `text`, save the answer as `save_as`, go on to `next`; its own timeout keys come
+    first, before the flow's."""
 
     text: str
     save_as: str
@@ -61,9 +92,13 @@ class QuestionNode(
     timeout_minutes: float | None = None
     reminder_after_minutes: float | None = None
     reminder_text: str | None = None
+    reminder_template: TemplateRef | None = None
     action: Action | None = None
     fallback_flow: str | None = None
     timeout_text: str | None = None
+    timeout_template: TemplateRef | None = None
+    close_text: str | None = None
+    close_template: TemplateRef | None = None
 
 
 class HandoffNode(
