@@ -10,7 +10,8 @@ import msgspec
 from actors.conversation.policy import Policy
 from actors.flows.loader import load_flows
 from actors.flows.model import FlowSet
-from gateway.settings import Settings
+from actors.flows.timeouts import fallback_problem
+from gateway.settings import Settings, SettingsError
 
 
 def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable[[str], Policy]:
@@ -29,6 +30,7 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
         timeouts=settings.timeouts,
         flows=flows,
     )
+    _check_fallbacks(flows, settings)
     per_number = {
         number: msgspec.structs.replace(default, number_timeouts=overrides.timeouts)
         for number, overrides in settings.numbers.items()
@@ -38,3 +40,20 @@ def build_policies(settings: Settings, base_dir: Path | None = None) -> Callable
         return per_number.get(business_id, default)
 
     return policy_for
+
+
+def _check_fallbacks(flows: FlowSet, settings: Settings) -> None:
+    """A `fallback_flow` action, wherever its keys come from, names a loaded flow."""
+    named = [("timeouts", settings.timeouts.fallback_flow)] + [
+        (f'numbers."{n}".timeouts', o.timeouts.fallback_flow) for n, o in settings.numbers.items()
+    ]
+    for key, flow_id in named:
+        if flow_id and flow_id not in flows.flows:
+            raise SettingsError(f"fallback_flow {flow_id!r} is not a loaded flow - at `$.{key}.fallback_flow`")
+    layers = [("[timeouts]", None)] + [
+        (f'[numbers."{n}".timeouts]', o.timeouts) for n, o in settings.numbers.items()
+    ]
+    for name, number in layers:
+        problem = fallback_problem(flows, number, settings.timeouts)
+        if problem:
+            raise SettingsError(f"{problem} (with the settings of {name})")

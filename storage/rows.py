@@ -34,6 +34,7 @@ class ConversationRow(msgspec.Struct, gc=False):
     unread_count: int
     snapshot: bytes
     created_at: datetime
+    closed_reason: str | None = None
 
 
 class MessageRow(msgspec.Struct, gc=False):

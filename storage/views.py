@@ -128,6 +128,7 @@ class ConversationView(msgspec.Struct, frozen=True):
     unread_count: int
     last_activity_at: datetime | None
     created_at: datetime
+    closed_reason: str | None = None
 
 
 class JournalEntry(msgspec.Struct, frozen=True, gc=False):

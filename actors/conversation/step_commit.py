@@ -286,6 +286,7 @@ def conversation_row(
         unread_count=state.unread_count,
         snapshot=encode_state(state),
         created_at=state.created_at,
+        closed_reason=state.closed_reason,
     )
 
 

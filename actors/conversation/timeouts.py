@@ -136,11 +136,12 @@ def where(timer: PendingTimeout) -> str:
 
 
 def timeout_deadlines(state: ConversationState) -> list[Deadline]:
+    """`reminder` (until it is sent), then `timeout` (a question's) or `inactivity`."""
     timer = state.timeout
     if timer is None:
         return []
     found = []
     if timer.reminder_at is not None:
-        found.append(Deadline(f"{timer.kind}_reminder", timer.reminder_at))
-    found.append(Deadline(f"{timer.kind}_timeout", timer.due_at))
+        found.append(Deadline("reminder", timer.reminder_at))
+    found.append(Deadline("timeout" if timer.kind == "question" else "inactivity", timer.due_at))
     return found

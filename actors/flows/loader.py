@@ -85,21 +85,27 @@ def check_flow(flow: Flow, flow_set: FlowSet, *, fold_titles: bool = False) -> s
     """The first reference or limit this flow breaks, as `reason - at `$.key``, or None."""
     if flow.start not in flow.nodes:
         return f"start node {flow.start!r} does not exist - at `$.start`"
-    if (
-        flow.timeouts.action == "fallback_flow"
-        and flow.timeouts.fallback_flow not in flow_set.flows
-    ):
-        return "fallback_flow names no loaded flow - at `$.timeouts.fallback_flow`"
+    fallback = flow.timeouts.fallback_flow
+    if fallback and fallback not in flow_set.flows:
+        return f"fallback_flow {fallback!r} is not loaded - at `$.timeouts.fallback_flow`"
     for name, node in flow.nodes.items():
         where = f"$.nodes.{name}"
         if isinstance(node, MessageNode | QuestionNode) and not _target_ok(node.next, flow):
             return f"next {node.next!r} is not a node of this flow - at `{where}.next`"
         if (
             isinstance(node, QuestionNode)
-            and node.action == "fallback_flow"
-            and (node.fallback_flow not in flow_set.flows)
+            and node.fallback_flow
+            and node.fallback_flow not in flow_set.flows
         ):
-            return f"fallback_flow names no loaded flow - at `{where}.fallback_flow`"
+            named = node.fallback_flow
+            return f"fallback_flow {named!r} is not loaded - at `{where}.fallback_flow`"
+        if isinstance(node, MessageNode | JumpNode):
+            loop = _loop_from(flow, name, flow_set)
+            if loop:
+                return (
+                    f"the flow loops without waiting for the customer ({' -> '.join(loop)})"
+                    f" - at `{where}`"
+                )
         if isinstance(node, JumpNode) and node.flow not in flow_set.flows:
             return f"flow {node.flow!r} is not loaded - at `{where}.flow`"
         if isinstance(node, MenuNode):
@@ -107,6 +113,29 @@ def check_flow(flow: Flow, flow_set: FlowSet, *, fold_titles: bool = False) -> s
             if problem:
                 return problem
     return None
+
+
+def _loop_from(flow: Flow, name: str, flow_set: FlowSet) -> list[str]:
+    """The path back to where it started if following `message` nexts and `jump`s from
+    `flow.nodes[name]` never reaches a node that waits (menu, question, handoff) or ends;
+    else empty."""
+    path: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    here: Flow | None = flow
+    while here is not None and name in here.nodes:
+        if (here.id, name) in seen:
+            return [*path, f"{here.id}.{name}"]
+        seen.add((here.id, name))
+        path.append(f"{here.id}.{name}")
+        node = here.nodes[name]
+        if isinstance(node, MessageNode):
+            name = node.next
+        elif isinstance(node, JumpNode):
+            here = flow_set.get(node.flow)
+            name = here.start if here is not None else ""
+        else:
+            return []
+    return []
 
 
 def _target_ok(target: str | None, flow: Flow) -> bool:

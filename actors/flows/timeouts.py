@@ -8,7 +8,14 @@ from typing import Literal
 
 import msgspec
 
-from actors.flows.model import Action, FlowTimeouts, QuestionNode, TemplateRef, TimeoutSettings
+from actors.flows.model import (
+    Action,
+    FlowSet,
+    FlowTimeouts,
+    QuestionNode,
+    TemplateRef,
+    TimeoutSettings,
+)
 
 # The keys every layer may set (a question node calls its timeout `timeout_minutes`).
 KEYS = (
@@ -67,3 +74,30 @@ def resolve(
         kind = "inactivity"
         minutes = first("inactivity_minutes")  # type: ignore[assignment]
     return Timeouts(kind=kind, minutes=float(minutes), **{k: first(k) for k in KEYS})  # type: ignore[arg-type]
+
+
+def fallback_problem(
+    flows: FlowSet, number: FlowTimeouts | None, defaults: TimeoutSettings
+) -> str | None:
+    """Where, with these number and global layers, a timeout would fall back to a flow that
+    is not loaded (`flow.key: reason`), or None. Checked at start-up, so it never fails
+    at the minute the timeout runs."""
+    for flow in flows.flows.values():
+        places: list[tuple[QuestionNode | None, str]] = [(None, "timeouts")]
+        places += [
+            (node, f"nodes.{name}")
+            for name, node in flow.nodes.items()
+            if isinstance(node, QuestionNode)
+        ]
+        for node, where in places:
+            rules = resolve(node, flow.timeouts, number, defaults)
+            if (
+                rules.minutes > 0
+                and rules.action == "fallback_flow"
+                and rules.fallback_flow not in flows.flows
+            ):
+                return (
+                    f"flow {flow.id!r} at `{where}`: action fallback_flow, but fallback_flow"
+                    f" {rules.fallback_flow!r} is not a loaded flow"
+                )
+    return None

@@ -19,7 +19,7 @@ _COLUMNS = (
     "id, business_id, customer_id, phone, customer_name, mode, status, paused_until,"
     " flow_id, node_id, variables, deadlines, window_expires_at, last_inbound_at,"
     " last_activity_at, next_wakeup_at, archived_at, message_count, unread_count, snapshot,"
-    " created_at, updated_at"
+    " closed_reason, created_at, updated_at"
 )
 _NAMES = _COLUMNS.replace(" ", "").split(",")
 _UPSERT = (
@@ -37,7 +37,7 @@ _UPDATE = (
     " paused_until = ?, flow_id = ?, node_id = ?, variables = ?, deadlines = ?,"
     " window_expires_at = ?, last_inbound_at = ?, last_activity_at = ?, next_wakeup_at = ?,"
     " archived_at = ?, message_count = message_count + ?, unread_count = ?, snapshot = ?,"
-    " version = version + 1, updated_at = ? WHERE id = ?"
+    " closed_reason = ?, version = version + 1, updated_at = ? WHERE id = ?"
 )
 _json = msgspec.json.Encoder(enc_hook=enc_hook)
 _variables = msgspec.json.Decoder(dict[str, str])
@@ -66,6 +66,7 @@ def _changing(row: ConversationRow, now: str) -> tuple[Any, ...]:
         row.new_messages,
         row.unread_count,
         row.snapshot,
+        row.closed_reason,
         now,
     )
 
@@ -129,18 +130,18 @@ _VIEW = (
     "SELECT c.id, c.business_id, c.customer_id, c.phone, c.customer_name, c.mode, c.status,"
     " c.flow_id, c.node_id, c.variables, c.deadlines, c.window_expires_at, c.next_wakeup_at,"
     " c.archived_at, c.tags, c.category, c.metadata, c.message_count, c.unread_count,"
-    " c.last_activity_at, c.created_at, p.conversation_id IS NOT NULL,"
+    " c.last_activity_at, c.created_at, c.closed_reason, p.conversation_id IS NOT NULL,"
     f" {pauses.columns('p')}, s.id IS NOT NULL, {', '.join('s.' + c for c in sessions.FIELDS)}"
     " FROM conversations c"
     " LEFT JOIN conversation_pauses p ON p.conversation_id = c.id AND p.is_active = 1"
     " LEFT JOIN agent_sessions s ON s.conversation_id = c.id AND s.status != 'ended'"
 )
-_PAUSE_AT = 22
+_PAUSE_AT = 23
 _SESSION_AT = _PAUSE_AT + pauses.WIDTH + 1
 
 
 def _view(row: sqlite3.Row) -> ConversationView:
-    pause = pauses.view(row, _PAUSE_AT) if row[21] else None
+    pause = pauses.view(row, _PAUSE_AT) if row[22] else None
     session = sessions.view(row, _SESSION_AT) if row[_SESSION_AT - 1] else None
     return ConversationView(
         id=row[0],
@@ -166,6 +167,7 @@ def _view(row: sqlite3.Row) -> ConversationView:
         unread_count=row[18],
         last_activity_at=parse_iso_or_none(row[19]),
         created_at=parse_iso(row[20]),
+        closed_reason=row[21],
     )
 
 
