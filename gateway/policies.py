@@ -49,7 +49,9 @@ def _check_fallbacks(flows: FlowSet, settings: Settings) -> None:
     ]
     for key, flow_id in named:
         if flow_id and flow_id not in flows.flows:
-            raise SettingsError(f"fallback_flow {flow_id!r} is not a loaded flow - at `$.{key}.fallback_flow`")
+            raise SettingsError(
+                f"fallback_flow {flow_id!r} is not a loaded flow - at `$.{key}.fallback_flow`"
+            )
     layers = [("[timeouts]", None)] + [
         (f'[numbers."{n}".timeouts]', o.timeouts) for n, o in settings.numbers.items()
     ]

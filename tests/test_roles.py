@@ -63,6 +63,8 @@ ROUTES: list[tuple[str, str, Any, str, int]] = [
     ("GET", "/api/pauses", None, "supervisor", 200),
     ("POST", "/api/pauses/cleanup", None, "admin", 200),
     ("GET", "/api/admin/clock", None, "agent", 200),
+    ("GET", "/api/flows", None, "agent", 200),
+    ("GET", "/api/flows/{flow}", None, "agent", 200),
     ("POST", "/api/admin/clock/advance", {"seconds": 0}, "admin", 200),
 ]
 CALLERS = ["no token", "wrong token", "agent", "supervisor", "env admin", "admin"]
@@ -142,6 +144,7 @@ async def test_role_matrix(
         conversation=world.session["conversation_id"],
         me=world.id_of(caller) if caller in ROLE else "nobody",
         fresh=FRESH,
+        flow="main",
     )
     if caller not in ROLE:
         got, answer = await call(sim, method, path, token, body)
@@ -178,7 +181,13 @@ def api_routes(app: web.Application) -> set[tuple[str, str, str | None]]:
 
 
 def canonical(template: str) -> str:
-    names = {"session": "id", "held": "id", "conversation": "id", "me": "agent_id"}
+    names = {
+        "session": "id",
+        "held": "id",
+        "conversation": "id",
+        "me": "agent_id",
+        "flow": "flow_id",
+    }
     return template.format(**{k: f"{{{v}}}" for k, v in names.items()}, fresh="{phone_number}")
 
 
