@@ -124,3 +124,97 @@ def test_the_worked_example_of_the_docs_loads_and_runs(tmp_path: Path) -> None:
         "Noted: two blue mugs. We will send you a payment link shortly."
     ]
     assert state.flow is None, "the flow ended"
+
+
+LOOP = GOOD.replace('next = "end"', 'next = "again"') + (
+    '[nodes.again]\ntype = "message"\ntext = "Again"\nnext = "hello"\n'
+)
+JUMP_LOOP = GOOD.replace('next = "end"', 'next = "j"') + '[nodes.j]\ntype = "jump"\nflow = "main"\n'
+QUESTION = '[nodes.q]\ntype = "question"\ntext = "Name?"\nsave_as = "name"\n'
+ROWS = ", ".join(f'{{id = "r{i}", title = "Row {i}"}}' for i in range(11))
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "reason"),
+    [
+        (LOOP, "$.nodes.hello", "loops without waiting for the customer"),
+        (JUMP_LOOP, "$.nodes.hello", "main.hello -> main.j -> main.hello"),
+        (
+            GOOD + QUESTION + 'fallback_flow = "nowhere"\n',
+            "$.nodes.q.fallback_flow",
+            "'nowhere' is not loaded",
+        ),
+        (
+            GOOD + '[timeouts]\naction = "fallback_flow"\nfallback_flow = "nowhere"\n',
+            "$.timeouts.fallback_flow",
+            "'nowhere' is not loaded",
+        ),
+        (
+            GOOD + '[timeouts]\naction = "explode"\n',
+            "$.timeouts.action",
+            "Invalid enum value 'explode'",
+        ),
+        (GOOD + "[timeouts]\nminutes = 5\n", "$.timeouts", "unknown field `minutes`"),
+        (GOOD + QUESTION + 'timeout_minutes = "soon"\n', "$.nodes.q.timeout_minutes", "got `str`"),
+        (
+            GOOD + QUESTION + 'reminder_template = { language = "en" }\n',
+            "$.nodes.q.reminder_template",
+            "missing required field `name`",
+        ),
+        (GOOD + '[nodes.q]\ntype = "question"\ntext = "Name?"\n', "$.nodes.q", "save_as"),
+        (
+            GOOD + f'[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = [{ROWS}]\n',
+            "$.nodes.m.buttons",
+            "at most 10 choices",
+        ),
+        (
+            GOOD
+            + '[nodes.m]\ntype = "menu"\ntext = "?"\nbuttons = ['
+            + ", ".join(f'{{id = "r{i}", title = "{"x" * 25}{i}"}}' for i in range(4))
+            + "]\n",
+            "$.nodes.m.buttons[0].title",
+            "longer than 24 characters",
+        ),
+    ],
+    ids=[
+        "message loop",
+        "loop through a jump",
+        "question falls back to a missing flow",
+        "flow falls back to a missing flow",
+        "unknown action",
+        "unknown timeouts key",
+        "minutes not a number",
+        "template without a name",
+        "question without save_as",
+        "eleven list rows",
+        "list row title too long",
+    ],
+)
+def test_invalid_flow_gives_its_error(tmp_path: Path, text: str, named: str, reason: str) -> None:
+    """Each invalid flow file stops loading with the file, the key and what is wrong."""
+    write(tmp_path, "main.toml", text)
+    with pytest.raises(FlowError) as info:
+        load_flows(tmp_path, "main")
+    message = str(info.value)
+    assert "main.toml" in message
+    assert f"`{named}`" in message
+    assert reason in message
+
+
+def test_a_loop_that_waits_is_fine(tmp_path: Path) -> None:
+    """Messages that lead back to a menu wait for the customer on the way: no loop."""
+    write(
+        tmp_path,
+        "main.toml",
+        GOOD.replace('next = "end"', 'next = "m"')
+        + '[nodes.m]\ntype = "menu"\ntext = "?"\n'
+        + 'buttons = [{id = "a", title = "A", next = "hello"}]\n',
+    )
+    assert set(load_flows(tmp_path, "main").flows) == {"main"}
+
+
+def test_the_shipped_flows_load_under_both_providers() -> None:
+    """flows/ (main and seed 003's `atendimento`) is valid, titles folded or not."""
+    for fold_titles in (False, True):
+        flows = load_flows(REPO / "flows", "main", fold_titles=fold_titles)
+        assert {"main", "atendimento"} <= set(flows.flows)
