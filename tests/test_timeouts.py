@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from actors.conversation.policy import NumberSettings
 from actors.flows.model import FlowTimeouts, TemplateRef, TimeoutSettings
@@ -454,3 +455,36 @@ async def test_flows_route_lists_the_loaded_flows(start: MakeFlows) -> None:
     assert main["timeouts_in_force"]["kind"] == "inactivity"
     missing = await sim.api("GET", "/api/flows/nope", expect=404)
     assert missing["error"]["field"] == "flow_id"
+
+
+async def test_a_fallback_outside_the_window_sends_nothing_but_says_so(start: MakeFlows) -> None:
+    """The fallback flow's own texts are bot messages too: outside the window none goes,
+    and the journal says window_closed (no 131047 earned)."""
+    flow = MAIN.replace("timeout_minutes = 10", "timeout_minutes = 1500")
+    sim = await start(flow)
+    await says(sim, "hi")
+    await taps(sim, "FALLBACK", "Fallback")
+    assert await sent_during(sim, minutes(1500)) == ["Still there?"], "the flow's reminder"
+    conversation = await sim.conversation(PHONE)
+    assert conversation["flow"] == {"flow_id": "rescue", "node_id": "again"}
+    journey = await sim.journey(PHONE)
+    assert journey.count(("automatic_message", "window_closed")) == 2  # timeout text, menu
+
+
+async def test_each_stage_is_one_log_line_without_text(start: MakeFlows) -> None:
+    """A person reading the log sees the reminder, the timeout with its action, and the
+    session it started; no message text."""
+    sim = await start()
+    await says(sim, "hi")
+    await taps(sim, "ASK", "Ask me")
+    with capture_logs() as logs:
+        await sim.advance(minutes(15))
+    events = [
+        (e["event"], e.get("kind"), e.get("action")) for e in logs if e["log_level"] == "info"
+    ]
+    assert ("timeout_reminder_sent", "question", None) in events
+    assert ("timeout_fired", "question", "transfer") in events
+    assert "session_started" in [e[0] for e in events]
+    at_info = [e for e in logs if e["log_level"] != "debug"]
+    leaked = [e for e in at_info if "Your name" in str(e) or "Passing you" in str(e)]
+    assert leaked == []

@@ -1,6 +1,7 @@
 """One log line per domain event of a step, at info, with the conversation id: a message
 received (its type, never its text), a pause started or ended (and why), a session started,
-assigned, released or ended, a message not answered (and why). Written after the commit,
+assigned, released or ended, a message not answered (and why), a timeout's reminder and
+action, an automatic message kept back by the closed 24-hour window. Written after the commit,
 so a line tells what happened, not what was tried."""
 
 from __future__ import annotations
@@ -30,9 +31,17 @@ _JOURNAL: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ),
     ("bot", "stale_message_not_answered"): ("message_not_answered", {"reason": "stale"}),
     ("automatic_message", "window_closed"): (
-        "message_not_answered",
+        "automatic_message_not_sent",
         {"reason": "window_closed"},
     ),
+    ("automatic_message", "template_sent"): ("automatic_message_sent", {"as": "template"}),
+    ("timeout", "reminder_sent"): ("timeout_reminder_sent", {}),
+    ("timeout", "question_timeout"): ("timeout_fired", {"kind": "question"}),
+    ("timeout", "inactivity_timeout"): ("timeout_fired", {"kind": "inactivity"}),
+    ("timeout", "fallback_flow"): ("flow_fallback", {}),
+    ("timeout", "fallback_flow_missing"): ("flow_fallback_failed", {"reason": "missing_flow"}),
+    ("conversation", "closed"): ("conversation_closed", {}),
+    ("conversation", "reopened"): ("conversation_reopened", {}),
     ("agent_session", "session_started"): ("session_started", {}),
     ("conversation", "number_changed"): ("customer_number_changed", {}),
 }
@@ -88,4 +97,16 @@ def _journaled(conversation_id: str, line: Journal) -> None:
         if event == "session_started":
             session_id, _, by = (line.detail or "").partition(" by ")
             extra = {"session_id": session_id, "by": by}
+        elif event == "timeout_reminder_sent":
+            kind, _, where = (line.detail or "").partition(" ")
+            extra = {"kind": kind, "at_node": where}
+        elif event == "timeout_fired":
+            action, _, where = (line.detail or "").partition(" ")
+            extra = {**extra, "action": action, "at_node": where}
+        elif event == "conversation_closed":
+            extra = {"reason": line.detail or ""}
+        elif event == "flow_fallback":
+            extra = {"flow": line.detail or ""}
+        elif event == "automatic_message_not_sent":
+            extra = {**extra, "what": line.detail or ""}
         log.info(event, **fields, **extra)
