@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -218,3 +219,14 @@ def test_the_shipped_flows_load_under_both_providers() -> None:
     for fold_titles in (False, True):
         flows = load_flows(REPO / "flows", "main", fold_titles=fold_titles)
         assert {"main", "atendimento"} <= set(flows.flows)
+
+
+def test_the_timeouts_example_of_the_docs_is_the_shipped_flow() -> None:
+    """docs/flows.md quotes flows/atendimento.toml: what it shows is what ships."""
+    page = (REPO / "docs" / "flows.md").read_text()
+    [quoted] = [b for b in re.findall(r"```toml\n(.*?)```", page, re.S) if "atendimento" in b]
+    shown = tomllib.loads(quoted)
+    shipped = tomllib.loads((REPO / "flows" / "atendimento.toml").read_text())
+    assert shown["timeouts"] == shipped["timeouts"]
+    for name, node in shown["nodes"].items():
+        assert node == shipped["nodes"][name]
