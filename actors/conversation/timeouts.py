@@ -47,6 +47,7 @@ def _for(timer: PendingTimeout, policy: Policy) -> Timeouts:
 
 
 def bot_owns(state: ConversationState, paused: bool) -> bool:
+    """No live-agent session, no pause, not closed: the bot speaks, so a timeout may run."""
     return state.session is None and not paused and state.status == "open"
 
 
@@ -94,8 +95,8 @@ def check_timeouts(
         return replace(state, timeout=None)
     rules = _for(timer, policy)
     if timer.reminder_at is not None and timer.reminder_at <= now < timer.due_at:
-        automatic(state, f"{timer.kind}_reminder", rules.reminder_text, rules.reminder_template,
-                  now, fx)  # fmt: skip
+        text, template = rules.reminder_text, rules.reminder_template
+        automatic(state, f"{timer.kind}_reminder", text, template, now, fx)
         fx.append(Journal("timeout", "reminder_sent", f"{timer.kind} {where(timer)}"))
         timer = replace(timer, reminder_at=None)
         state = replace(state, timeout=timer)
@@ -103,17 +104,14 @@ def check_timeouts(
         return state
     state = replace(state, timeout=None)
     fx.append(Journal("timeout", f"{timer.kind}_timeout", f"{rules.action} {where(timer)}"))
-    return _act(state, rules, timer, now, policy, fx)
+    return _act(state, rules, now, policy, fx)
 
 
 def _act(
-    state: ConversationState,
-    rules: Timeouts,
-    timer: PendingTimeout,
-    now: datetime,
-    policy: Policy,
-    fx: list[Effect],
+    state: ConversationState, rules: Timeouts, now: datetime, policy: Policy, fx: list[Effect]
 ) -> ConversationState:
+    """The timeout's action; the customer is told first (a text, a template, or nothing
+    outside the window)."""
     if rules.action == "transfer":
         automatic(state, "timeout", rules.timeout_text, rules.timeout_template, now, fx)
         fx.append(Journal("timeout", "transferred"))
@@ -132,6 +130,7 @@ def _act(
 
 
 def where(timer: PendingTimeout) -> str:
+    """`flow.node`, for the journal and the log."""
     return ".".join(p for p in (timer.flow_id, timer.node_id) if p)
 
 
