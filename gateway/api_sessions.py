@@ -26,7 +26,7 @@ from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
 from gateway.lookups import session_or_404
 from gateway.outcomes import outcome_response
-from gateway.paging import page, paging
+from gateway.paging import int_param, page, paging
 from gateway.views import session_detail
 from storage.views import SessionFilter
 
@@ -133,9 +133,27 @@ async def history(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def get_session(request: web.Request) -> web.Response:
+    """The session with its assignments and the customer's 24-hour window as it stands now
+    (`window_open`), so that a dashboard can say so before an agent writes."""
     session = await session_or_404(request)
-    assignments = await gateway_of(request).runtime.store.assignments(session.id)
-    return json_response(session_detail(session, assignments))
+    runtime = gateway_of(request).runtime
+    assignments = await runtime.store.assignments(session.id)
+    now = runtime.clock.now()
+    conversation = await runtime.store.conversation(session.conversation_id, now)
+    window = None if conversation is None else conversation.window_expires_at
+    return json_response(session_detail(session, assignments, window, now))
+
+
+@requires("agent")
+async def context(request: web.Request) -> web.Response:
+    """What the customer and the bot said before the session started (the last `limit`,
+    oldest first): the agent reads it before answering."""
+    session = await session_or_404(request)
+    limit = int_param(request, "limit", 50, 1, 500)
+    found = await gateway_of(request).runtime.store.messages_before(
+        session.conversation_id, session.started_at, limit
+    )
+    return json_response({"items": found, "total": len(found)})
 
 
 @requires("agent")
@@ -217,4 +235,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/{{id}}/release", release)
     app.router.add_post(f"{base}/{{id}}/end", end)
     app.router.add_get(f"{base}/{{id}}/messages", list_messages)
+    app.router.add_get(f"{base}/{{id}}/context", context)
     app.router.add_post(f"{base}/{{id}}/messages", send_message)

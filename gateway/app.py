@@ -15,6 +15,7 @@ from actors.system import Runtime, RuntimeConfig
 from gateway import (
     api_admin,
     api_conversations,
+    api_dashboard,
     api_flows,
     api_operators,
     api_pauses,
@@ -124,6 +125,7 @@ def create_app(
     webhooks.add_routes(app)
     api_conversations.add_routes(app)
     api_flows.add_routes(app)
+    api_dashboard.add_routes(app)
     api_pauses.add_routes(app)
     api_admin.add_routes(app)
     api_sessions.add_routes(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -101,6 +101,24 @@ class RealtimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     events_kept: int = 10_000
 
 
+class CannedResponse(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A quick reply of the dashboard: `text` may use `{customer_name}` and `{agent_name}`."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+GREETING = CannedResponse(
+    title="Greeting", text="Hi {customer_name}, I am {agent_name}. How can I help?"
+)
+
+
+class DashboardSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`[dashboard]`: the agent dashboard at `/dashboard/`."""
+
+    canned_responses: list[CannedResponse] = msgspec.field(default_factory=lambda: [GREETING])
+
+
 class LogSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -121,6 +139,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     actors: ActorRuntimeSettings = ActorRuntimeSettings()
     outbox: OutboxSettings = OutboxSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     log: LogSettings = LogSettings()
 
 

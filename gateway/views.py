@@ -61,8 +61,19 @@ def with_fields(view: msgspec.Struct, **extra: Any) -> dict[str, Any]:
     return {**msgspec.structs.asdict(view), **extra}
 
 
-def session_detail(session: SessionView, assignments: list[AssignmentView]) -> dict[str, Any]:
-    return with_fields(session, assignments=assignments)
+def session_detail(
+    session: SessionView,
+    assignments: list[AssignmentView],
+    window_expires_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return with_fields(
+        session,
+        assignments=assignments,
+        window_expires_at=window_expires_at,
+        window_open=window_expires_at is not None and now < window_expires_at,
+        now=now,
+    )
 
 
 def operator_status(operator: OperatorView, chats: list[str]) -> dict[str, Any]:

@@ -225,6 +225,11 @@ class Store(Protocol):
 
     async def session_messages(self, session_id: str) -> list[MessageView]: ...
 
+    async def messages_before(
+        self, conversation_id: str, until: datetime, limit: int
+    ) -> list[MessageView]:
+        """The last `limit` messages outside any session, up to `until`, oldest first."""
+
     async def message(self, message_id: str) -> MessageView | None: ...
 
     async def journey(self, conversation_id: str) -> list[JournalEntry]: ...

@@ -84,9 +84,22 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the README's commands use curl")
 def test_the_readme_walk_through_works_as_written(gateway: Gateway) -> None:
-    script = "set -euo pipefail\n" + "\n".join(
-        f"echo '--- step {i}'\n{block.replace('localhost:8080', f'localhost:{gateway.port}')}"
-        for i, block in enumerate(readme_blocks(), 1)
+    # A person reads between two steps; the script waits until the gateway has processed
+    # what it was sent (a webhook's 200 means stored, not yet handled by its conversation).
+    settle = (
+        f"settle() {{ for _ in $(seq 1 400); do curl -s localhost:{gateway.port}/healthz"
+        " | grep -q '\"unprocessed\":0' && return; sleep 0.025; done; }\n"
+    )
+    script = (
+        "set -euo pipefail\n"
+        + settle
+        + "\n".join(
+            f"settle\necho '--- step {i}'\n"
+            + block.replace("localhost:8080", f"localhost:{gateway.port}").replace(
+                "\ncurl", "\nsettle\ncurl"
+            )
+            for i, block in enumerate(readme_blocks(), 1)
+        )
     )
     script = script.replace("curl -s ", "curl -s -w '\\n' ")
     done = subprocess.run(

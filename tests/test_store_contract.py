@@ -631,6 +631,27 @@ async def test_session_projection(store: Store) -> None:
     assert await store.session("c3.s1") == ended
 
 
+@covers("messages_before")
+async def test_messages_before_a_session(store: Store) -> None:
+    """What the customer and the bot said before a session: outside any session, up to its
+    start, the last `limit` of them, oldest first."""
+    rows = [
+        message(store, "c1", "hi", at=T0),
+        message(store, "c1", "menu", direction="out", sender="bot", at=T0),
+        message(store, "c1", "talk to expert", at=T0 + timedelta(minutes=1)),
+        message(store, "c1", "connecting", session_id="c1.s1", at=T0 + timedelta(minutes=1)),
+        message(store, "c1", "later", at=T0 + timedelta(hours=1)),
+        message(store, "c2", "other customer", at=T0),
+    ]
+    await commit(store, conversation("c1"), messages=rows[:5])
+    await commit(store, conversation("c2"), messages=rows[5:])
+    found = await store.messages_before("c1", T0 + timedelta(minutes=1), 10)
+    assert [m.text for m in found] == ["hi", "menu", "talk to expert"]
+    last_two = await store.messages_before("c1", T0 + timedelta(minutes=1), 2)
+    assert [m.text for m in last_two] == ["menu", "talk to expert"]
+    assert await store.messages_before("c3", T0, 10) == []
+
+
 @covers("session_history")
 async def test_session_history_filters(store: Store) -> None:
     """Newest first; by any operator that handled it, status, phone or name substring (with

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import msgspec
 
@@ -197,6 +198,19 @@ async def get(reader: Reader, message_id: str) -> MessageView | None:
         return None
     row = await reader.one(f"SELECT {_VIEW} FROM messages WHERE id = ?", (int(message_id),))
     return None if row is None else view(row)
+
+
+async def before(
+    reader: Reader, conversation_id: str, until: datetime, limit: int
+) -> list[MessageView]:
+    """The last `limit` messages of the conversation outside any session, up to `until`,
+    oldest first: what the customer and the bot said before a session started."""
+    rows = await reader.all(
+        f"SELECT {_VIEW} FROM messages WHERE conversation_id = ? AND session_id IS NULL"
+        " AND created_at <= ? ORDER BY id DESC LIMIT ?",
+        (conversation_id, iso(until), limit),
+    )
+    return [view(r) for r in reversed(rows)]
 
 
 async def for_session(reader: Reader, session_id: str) -> list[MessageView]:

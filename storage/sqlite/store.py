@@ -259,6 +259,11 @@ class SqliteStore:
     async def session_messages(self, session_id: str) -> list[MessageView]:
         return await messages.for_session(self._reader, session_id)
 
+    async def messages_before(
+        self, conversation_id: str, until: datetime, limit: int
+    ) -> list[MessageView]:
+        return await messages.before(self._reader, conversation_id, until, limit)
+
     async def message(self, message_id: str) -> MessageView | None:
         return await messages.get(self._reader, message_id)
 
