@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from storage.rows import NewOperator
+from storage.rows import NewOperator, OperatorChange
 from storage.store import Store
 from storage.views import OperatorView, Role
 
@@ -32,3 +32,11 @@ async def create_operator(
         NewOperator(operator.id, name, email, role, hash_token(token), operator.created_at)
     )
     return operator, token
+
+
+async def new_token(store: Store, operator_id: str) -> str:
+    """A new token for the operator; the old one stops working (the caller forgets any
+    principal it cached for it)."""
+    token = secrets.token_urlsafe(32)
+    await store.change_operator(OperatorChange(operator_id, token_hash=hash_token(token)))
+    return token

@@ -10,7 +10,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
-from actors.accounts import create_operator
+from actors.accounts import create_operator, new_token
 from actors.desk.desk import Next
 from gateway.access import operator_only
 from gateway.auth import principal_of, requires
@@ -20,7 +20,9 @@ from gateway.jsonio import json_response, read_json
 from gateway.outcomes import outcome_response
 from gateway.paging import int_param
 from gateway.views import operator_stats, operator_status, with_fields
+from storage.rows import OperatorChange
 from storage.store import EmailTaken
+from storage.views import OperatorView
 
 log = structlog.get_logger("operators")
 
@@ -48,6 +50,48 @@ async def create(request: web.Request) -> web.Response:
         raise ApiError(409, "email_taken", f"an operator with {email} exists", "email") from None
     log.info("operator_created", operator_id=operator.id, role=operator.role)
     return json_response({"operator": operator, "token": token}, status=201)
+
+
+class OperatorPatch(msgspec.Struct, forbid_unknown_fields=True):
+    active: bool | None = None
+    role: Literal["agent", "supervisor", "admin"] | None = None
+    name: str | None = None
+
+
+async def _operator_or_404(request: web.Request) -> OperatorView:
+    operator_id = request.match_info["id"]
+    found = await gateway_of(request).runtime.store.operator(operator_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no operator {operator_id}", "id")
+    return found
+
+
+@requires("admin")
+async def patch(request: web.Request) -> web.Response:
+    """Rename, change the role, deactivate or reactivate; a deactivated operator's token is
+    refused from its next request."""
+    gw = gateway_of(request)
+    operator = await _operator_or_404(request)
+    body = await read_json(request, OperatorPatch)
+    name = None if body.name is None else body.name.strip()
+    if name is not None and not 0 < len(name) <= 100:
+        raise ApiError(400, "invalid_body", "name must be 1 to 100 characters", "name")
+    change = OperatorChange(operator.id, name=name, role=body.role, active=body.active)
+    await gw.runtime.store.change_operator(change)
+    gw.auth.forget(operator.id)
+    log.info("operator_changed", operator_id=operator.id, role=body.role, active=body.active)
+    return json_response(await _operator_or_404(request))
+
+
+@requires("admin")
+async def rotate_token(request: web.Request) -> web.Response:
+    """A new token, shown once; the old one stops working at once."""
+    gw = gateway_of(request)
+    operator = await _operator_or_404(request)
+    token = await new_token(gw.runtime.store, operator.id)
+    gw.auth.forget(operator.id)
+    log.info("operator_token_rotated", operator_id=operator.id)
+    return json_response({"operator": operator, "token": token})
 
 
 @requires("supervisor")
@@ -124,6 +168,8 @@ async def monitor_operators(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/operators", create)
     app.router.add_get("/api/operators", list_operators)
+    app.router.add_patch("/api/operators/{id}", patch)
+    app.router.add_post("/api/operators/{id}/token", rotate_token)
     app.router.add_post("/api/operator/next", next_chat)
     app.router.add_get("/api/monitor/chat-states", chat_states)
     app.router.add_get("/api/monitor/queue", queue)

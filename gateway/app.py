@@ -17,6 +17,7 @@ from gateway import (
     api_conversations,
     api_dashboard,
     api_flows,
+    api_media,
     api_operators,
     api_pauses,
     api_sessions,
@@ -126,6 +127,7 @@ def create_app(
     api_conversations.add_routes(app)
     api_flows.add_routes(app)
     api_dashboard.add_routes(app)
+    api_media.add_routes(app)
     api_pauses.add_routes(app)
     api_admin.add_routes(app)
     api_sessions.add_routes(app)

@@ -47,6 +47,13 @@ class Authenticator:
         self._store = store
         self._known: dict[str, tuple[Principal, float]] = {}
 
+    def forget(self, operator_id: str) -> None:
+        """Drop what is cached for this operator: a changed role, a deactivation or a new
+        token counts from its next request."""
+        for digest, (principal, _) in list(self._known.items()):
+            if principal.id == operator_id:
+                del self._known[digest]
+
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and valid_token(token, self._admin_token):
             return Principal(id=ENV_ADMIN_ID, name="admin", role="admin")

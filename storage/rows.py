@@ -145,6 +145,16 @@ class InboxRow(msgspec.Struct, gc=False):
     note: JournalRow | None = None
 
 
+class OperatorChange(msgspec.Struct, frozen=True):
+    """What changes of an operator: each field set, or None to leave it."""
+
+    operator_id: str
+    name: str | None = None
+    role: str | None = None
+    active: bool | None = None
+    token_hash: str | None = None
+
+
 class NewOperator(msgspec.Struct, frozen=True):
     id: str
     name: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from storage.rows import Alias, InboxRow, NewOperator, StepCommit
+from storage.rows import Alias, InboxRow, NewOperator, OperatorChange, StepCommit
 from storage.views import (
     AssignmentView,
     ConversationFilter,
@@ -130,6 +130,9 @@ class Store(Protocol):
         """Raises EmailTaken when the e-mail is in use."""
 
     # --- the core's reads -------------------------------------------------------------
+    async def change_operator(self, change: OperatorChange) -> None:
+        """Its name, role, active flag or token hash (what the change sets)."""
+
     async def get_value(self, key: str) -> str | None: ...
 
     async def load_snapshots(self, conversation_ids: list[str]) -> dict[str, bytes]:

@@ -1,4 +1,5 @@
-"""A fake WhatsApp Cloud API (Graph) server for tests: `POST /{version}/{phone_number_id}/messages`.
+"""A fake WhatsApp Cloud API (Graph) server for tests: `POST /{version}/{phone_number_id}/messages`,
+and media downloads (`GET /{version}/{media_id}`, then the URL it names).
 
 Usage::
 
@@ -12,14 +13,23 @@ Usage::
     graph.sent_texts()   # the text of every accepted message, in order
     graph.reset()        # forget requests and planned failures
 
+    graph.add_media("1299887766554433", b"...", "image/jpeg")
+    graph.fail_next_media(status=404)   # the next media request is refused
+    graph.media_requests  # every media request (metadata and bytes), in arrival order
+
 Answers follow PROTOCOL.md section 2: the success body of 2.2 (`wamid.FAKE_<n>`, n counting
 accepted messages from 1) and the Graph error shape of 2.3. A wrong Bearer token gets a 401
 with code 190; a body that breaks the documented limits (2.1) gets a 400 with code 131009, so
 a provider bug shows up as a refusal. Mark-as-read bodies (2.6) get `{"success": true}`.
+
+Media follows PROTOCOL.md 1.4: `GET /{version}/{media_id}` answers `{url, mime_type, sha256,
+file_size, id}` with a URL on this server (`/media-bytes/{media_id}?...`) that gives the bytes.
+Both need the Bearer token (401, code 190); an unknown id gets Graph's 400 with code 100.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,7 +38,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-__all__ = ["FakeGraph", "PlannedResponse", "RecordedRequest", "graph_error"]
+__all__ = ["FakeGraph", "MediaRequest", "PlannedResponse", "RecordedRequest", "graph_error"]
 
 # The Graph error used when `fail_next` names no code: 401 -> expired token, 429 -> throughput,
 # 5xx -> "An unknown error occurred" (code 1), any other 4xx -> "Invalid parameter" (code 100).
@@ -64,6 +74,16 @@ class RecordedRequest:
             inner = part.get("body")
             return _str(inner.get("text")) if isinstance(inner, dict) else None
         return None
+
+
+@dataclass(frozen=True)
+class MediaRequest:
+    """One media request: `kind` is "metadata" (`GET /{version}/{id}`) or "bytes"."""
+
+    kind: str
+    media_id: str
+    headers: CIMultiDict[str]
+    status: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,9 @@ class FakeGraph:
         self._planned: deque[PlannedResponse] = deque()
         self._accepted = 0
         self._app: web.Application | None = None
+        self.media: dict[str, tuple[bytes, str]] = {}  # media id -> (bytes, mime type)
+        self.media_requests: list[MediaRequest] = []
+        self._planned_media: deque[tuple[str | None, PlannedResponse]] = deque()
 
     @property
     def app(self) -> web.Application:
@@ -113,6 +136,9 @@ class FakeGraph:
         if self._app is None:
             self._app = web.Application()
             self._app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+            # before the metadata route, which would match this path too
+            self._app.router.add_get("/media-bytes/{media_id}", self._media_bytes)
+            self._app.router.add_get("/{version}/{media_id}", self._media_metadata)
         return self._app
 
     # -- scripting ---------------------------------------------------------------------
@@ -145,10 +171,34 @@ class FakeGraph:
         raw = body if isinstance(body, bytes) else _json(body)
         self._planned.append(PlannedResponse(status, raw, dict(headers or {})))
 
+    def add_media(self, media_id: str, data: bytes, mime_type: str = "image/jpeg") -> None:
+        """Media a customer sent: `GET /{version}/{media_id}` finds it from now on."""
+        self.media[media_id] = (data, mime_type)
+
+    def fail_next_media(
+        self,
+        status: int = 404,
+        code: int | None = None,
+        *,
+        on: str | None = None,
+        raw: bytes | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` authorised media requests with a Graph error (`raw`
+        replaces its body); `on`: only "metadata" or only "bytes" requests (None: either)."""
+        if code is None:
+            code = _DEFAULT_CODES.get(status, 1 if status >= 500 else 100)
+        body = raw if raw is not None else _json(graph_error(code, "Media error"))
+        for _ in range(times):
+            self._planned_media.append((on, PlannedResponse(status, body)))
+
     def reset(self) -> None:
-        """Forget recorded requests and planned responses (the wamid counter goes on)."""
+        """Forget recorded requests and planned responses (the wamid counter goes on, and
+        the media stay)."""
         self.requests.clear()
         self._planned.clear()
+        self.media_requests.clear()
+        self._planned_media.clear()
 
     # -- inspection --------------------------------------------------------------------
 
@@ -228,6 +278,56 @@ class FakeGraph:
             {},
             wamid,
         )
+
+    # -- media -----------------------------------------------------------------------------
+
+    async def _media_metadata(self, request: web.Request) -> web.Response:
+        refused = self._media_refusal("metadata", request)
+        if refused is not None:
+            return self._media_response("metadata", request, *refused, "application/json")
+        media_id = request.match_info["media_id"]
+        data, mime_type = self.media[media_id]
+        url = request.url.with_path(f"/media-bytes/{media_id}").with_query(
+            {"ext": "1788001800", "hash": "ATfake"}
+        )
+        body = {
+            "messaging_product": "whatsapp",
+            "url": str(url),
+            "mime_type": mime_type,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "file_size": len(data),
+            "id": media_id,
+        }
+        return self._media_response("metadata", request, 200, _json(body), "application/json")
+
+    async def _media_bytes(self, request: web.Request) -> web.Response:
+        refused = self._media_refusal("bytes", request)
+        if refused is not None:
+            return self._media_response("bytes", request, *refused, "application/json")
+        data, mime_type = self.media[request.match_info["media_id"]]
+        return self._media_response("bytes", request, 200, data, mime_type)
+
+    def _media_refusal(self, kind: str, request: web.Request) -> tuple[int, bytes] | None:
+        """The status and body refusing a media request, or None to serve it."""
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+            error = graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+            return 401, _json(error)
+        if self._planned_media and self._planned_media[0][0] in (None, kind):
+            planned = self._planned_media.popleft()[1]
+            return planned.status, planned.body
+        media_id = request.match_info["media_id"]
+        if media_id not in self.media:
+            error = graph_error(100, "Unsupported get request", f"Object {media_id} not found")
+            return 400, _json(error)
+        return None
+
+    def _media_response(
+        self, kind: str, request: web.Request, status: int, body: bytes, content_type: str
+    ) -> web.Response:
+        media_id = request.match_info["media_id"]
+        headers = CIMultiDict(request.headers)
+        self.media_requests.append(MediaRequest(kind, media_id, headers, status))
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
 
 def _problem(body: Any) -> str | None:

@@ -31,7 +31,8 @@ NEW_OPERATOR = {"name": "New One", "email": "new.one@shop.example", "role": "age
 
 # (method, path template, body, least role, status of an allowed call). Placeholders:
 # {session} a waiting session, {held} the same, first accepted by the caller when it is an
-# agent, {conversation} its conversation, {me} the caller's id, {fresh} a phone without one.
+# agent, {conversation} its conversation, {me} the caller's id, {fresh} a phone without one,
+# {peer} the supervisor operator (renamed, or given a new token, by an admin).
 ROUTES: list[tuple[str, str, Any, str, int]] = [
     ("POST", f"{S}/start/{{fresh}}", None, "agent", 201),
     ("GET", f"{S}/waiting", None, "agent", 200),
@@ -44,10 +45,13 @@ ROUTES: list[tuple[str, str, Any, str, int]] = [
     ("POST", f"{S}/{{held}}/end", {"reason": "test"}, "agent", 200),
     ("GET", f"{S}/{{session}}/messages", None, "agent", 200),
     ("GET", f"{S}/{{session}}/context", None, "agent", 200),
+    ("GET", f"{S}/{{session}}/media/{{message}}", None, "agent", 404),  # not a media message
     ("POST", f"{S}/{{held}}/messages", {"text": "Hello"}, "agent", 201),
     ("GET", "/api/agent/ws", None, "agent", 101),
     ("POST", "/api/operators", NEW_OPERATOR, "admin", 201),
     ("GET", "/api/operators", None, "supervisor", 200),
+    ("PATCH", "/api/operators/{peer}", {"name": "Renamed"}, "admin", 200),
+    ("POST", "/api/operators/{peer}/token", None, "admin", 200),
     ("POST", "/api/operator/next", None, "agent", 200),
     ("GET", "/api/monitor/chat-states", None, "supervisor", 200),
     ("GET", "/api/monitor/queue", None, "supervisor", 200),
@@ -148,6 +152,8 @@ async def test_role_matrix(
         me=world.id_of(caller) if caller in ROLE else "nobody",
         fresh=FRESH,
         flow="main",
+        message="1",
+        peer=world.ops["supervisor"].id,
     )
     if caller not in ROLE:
         got, answer = await call(sim, method, path, token, body)
@@ -190,6 +196,8 @@ def canonical(template: str) -> str:
         "conversation": "id",
         "me": "agent_id",
         "flow": "flow_id",
+        "message": "message_id",
+        "peer": "id",
     }
     return template.format(**{k: f"{{{v}}}" for k, v in names.items()}, fresh="{phone_number}")
 

@@ -39,6 +39,7 @@ from storage.rows import (
     JournalRow,
     MessageRow,
     NewOperator,
+    OperatorChange,
     OutboxRow,
     StatusRow,
     StepCommit,
@@ -703,6 +704,30 @@ async def test_session_history_filters(store: Store) -> None:
         started_from=T0 + timedelta(days=1), started_before=T0 + timedelta(days=2)
     )
     assert await ids(window) == (["c2.s1"], 1)
+
+
+@covers("change_operator")
+async def test_changing_an_operator(store: Store) -> None:
+    """Each field the change names changes, the others stay; a new token hash replaces the
+    old one; an inactive operator is not found by its token."""
+    await store.create_operator(NewOperator("op_ana", "Ana", "ana@x.example", "agent", "h1", T0))
+    await store.change_operator(OperatorChange("op_ana", name="Ana B.", role="supervisor"))
+    found = await store.operator("op_ana")
+    assert found is not None and (found.name, found.role, found.active) == (
+        "Ana B.",
+        "supervisor",
+        True,
+    )
+    await store.change_operator(OperatorChange("op_ana", token_hash="h2"))
+    assert await store.operator_by_token("h1") is None
+    assert await store.operator_by_token("h2") is not None
+    await store.change_operator(OperatorChange("op_ana", active=False))
+    assert await store.operator_by_token("h2") is None
+    inactive = await store.operator("op_ana")
+    assert inactive is not None and not inactive.active and inactive.name == "Ana B."
+    await store.change_operator(OperatorChange("op_ana", active=True))
+    assert await store.operator_by_token("h2") is not None
+    await store.change_operator(OperatorChange("op_nobody", active=False))  # nothing to change
 
 
 @covers("commit_step", "assignments", "operator_stats")

@@ -49,7 +49,7 @@ function foot(message) {
       title: message.previous_text ? `before: ${message.previous_text}` : "" }));
   }
   parts.push(el("time", { dateTime: message.created_at, text: timeOf(message.created_at) }));
-  if (message.direction === "out") {
+  if (message.direction === "out" && message.kind !== "note") {
     const status = message.status in TICKS ? message.status : "pending";
     const [mark, label] = TICKS[status];
     const title = status === "failed" && message.error ? `failed: ${message.error}` : label;

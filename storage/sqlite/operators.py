@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from storage.rows import NewOperator
+from storage.rows import NewOperator, OperatorChange
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso, parse_iso
 from storage.store import EmailTaken
@@ -31,6 +31,21 @@ def insert(conn: sqlite3.Connection, operator: NewOperator) -> None:
         if "operators.email" in str(exc):
             raise EmailTaken(operator.email) from None
         raise
+
+
+def update(conn: sqlite3.Connection, change: OperatorChange) -> None:
+    """Set the fields the change names (None: unchanged)."""
+    conn.execute(
+        "UPDATE operators SET name = coalesce(?, name), role = coalesce(?, role),"
+        " active = coalesce(?, active), token_hash = coalesce(?, token_hash) WHERE id = ?",
+        (
+            change.name,
+            change.role,
+            None if change.active is None else int(change.active),
+            change.token_hash,
+            change.operator_id,
+        ),
+    )
 
 
 def _view(row: sqlite3.Row) -> OperatorView:

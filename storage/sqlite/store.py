@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
-from storage.rows import Alias, InboxRow, NewOperator, StepCommit
+from storage.rows import Alias, InboxRow, NewOperator, OperatorChange, StepCommit
 from storage.sqlite import (
     aliases,
     conversations,
@@ -153,6 +153,9 @@ class SqliteStore:
 
     async def create_operator(self, operator: NewOperator) -> None:
         await self._writer.submit(partial(operators.insert, operator=operator))
+
+    async def change_operator(self, change: OperatorChange) -> None:
+        await self._writer.submit(partial(operators.update, change=change))
 
     # --- the core's reads -------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
