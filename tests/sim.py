@@ -54,10 +54,12 @@ def cloud_text(
     )
 
 
-def cloud_button(phone: str, button_id: str, title: str, *, wamid: str, ts: int) -> dict[str, Any]:
+def cloud_button(
+    phone: str, button_id: str, title: str, *, wamid: str, ts: int, name: str = "Dana Levi"
+) -> dict[str, Any]:
     return cloud_envelope(
         BUSINESS,
-        [{"profile": {"name": "Dana Levi"}, "wa_id": phone}],
+        [{"profile": {"name": name}, "wa_id": phone}],
         [
             {
                 "from": phone,

@@ -88,13 +88,19 @@ async function start() {
   });
   state.feed.start();
   window.dashboard = { state, feed: state.feed };
-  await reload();
+  try {
+    await reload();
+  } catch (error) {
+    return report(error); // a refused token has signed out already
+  }
   state.timers.push(setInterval(() => renderList(), 30000));
   state.timers.push(setInterval(() => refreshChat().catch(() => {}), 5000));
   selectTab(state.tab);
+  document.body.dataset.ready = "true";
 }
 
 function signOut(message) {
+  delete document.body.dataset.ready;
   if (state.feed) state.feed.stop();
   state.feed = null;
   state.timers.forEach(clearInterval);
@@ -394,13 +400,17 @@ function fill(text) {
   return text.replace(/\{(customer_name|agent_name)\}/g, (_, key) => values[key]);
 }
 
+let opening = 0; // the latest chat asked for: an older answer, or one after closing, is dropped
+
 async function openChat(sessionId, { keepScroll = false } = {}) {
+  const ticket = ++opening;
   const path = `${SESSIONS}/${encodeURIComponent(sessionId)}`;
   const [detail, context, messages] = await Promise.all([
     api("GET", path),
     api("GET", `${path}/context`),
     api("GET", `${path}/messages`),
   ]);
+  if (ticket !== opening) return;
   setServerNow(detail.now);
   const session = state.open.get(sessionId) && state.open.get(sessionId).rev > detail.rev
     ? state.open.get(sessionId) : detail;
@@ -424,6 +434,7 @@ async function openChat(sessionId, { keepScroll = false } = {}) {
 }
 
 function closeChatView() {
+  opening += 1;
   $("app-view").classList.remove("chat-open");
   $("chat").hidden = true;
   $("no-chat").hidden = false;
@@ -515,6 +526,7 @@ async function send() {
   const text = box.value.trim();
   const chat = state.chat;
   if (!text || !chat || box.disabled) return;
+  const focused = document.activeElement;
   $("send").disabled = true;
   try {
     const sent = await api("POST", `${SESSIONS}/${encodeURIComponent(chat.session.id)}/messages`, { text });
@@ -529,7 +541,8 @@ async function send() {
     }
   } finally {
     renderComposer();
-    if (!box.disabled) box.focus();
+    // Back to the text box, unless the agent moved on meanwhile (Escape, a click).
+    if (!box.disabled && document.activeElement === focused) box.focus();
   }
 }
 

@@ -215,6 +215,12 @@ class GatewayProcess:
                 return self
         raise GatewayStartError(f"run.py found no free port:\n{self.log_tail()}")
 
+    def start_again(self, timeout: float = START_TIMEOUT) -> GatewayProcess:
+        """After `stop()`: the same port, folder and database (a restart, as a page sees it)."""
+        if not self._start_once(timeout):
+            raise GatewayStartError(f"port {self.port} was taken:\n{self.log_tail()}")
+        return self
+
     def _start_once(self, timeout: float) -> bool:
         if self._log_file is None:
             self._log_file = self.log_path.open("ab")
@@ -381,7 +387,7 @@ class GatewayProcess:
             self.wait_idle()
         return dict(answer) if isinstance(answer, dict) else {"answer": answer}
 
-    def _message_stamp(self) -> tuple[str, int]:
+    def message_stamp(self) -> tuple[str, int]:
         """A fresh wamid and the gateway clock's time: a message from "now" is answered even
         after the virtual clock was moved days ahead (older ones are recorded, not answered)."""
         return f"wamid.browser.{uuid.uuid4().hex}", int(self.now().timestamp())
@@ -391,18 +397,24 @@ class GatewayProcess:
     ) -> dict[str, Any]:
         """The customer `phone` writes `text` to the business number (a signed Cloud API
         text webhook, timestamped at the gateway's clock)."""
-        wamid, ts = self._message_stamp()
+        wamid, ts = self.message_stamp()
         return self.post_cloud(
             cloud_text(phone, text, wamid=wamid, ts=ts, name=name), settle=settle
         )
 
     def customer_taps(
-        self, phone: str, button_id: str, title: str, *, settle: bool = True
+        self,
+        phone: str,
+        button_id: str,
+        title: str,
+        name: str = "Dana Levi",
+        *,
+        settle: bool = True,
     ) -> dict[str, Any]:
         """The customer taps a reply button (`"AGENT_MODE"`, `"Talk to Expert"` opens a
         live-agent session with the shipped flows)."""
-        wamid, ts = self._message_stamp()
-        payload = cloud_button(phone, button_id, title, wamid=wamid, ts=ts)
+        wamid, ts = self.message_stamp()
+        payload = cloud_button(phone, button_id, title, wamid=wamid, ts=ts, name=name)
         return self.post_cloud(payload, settle=settle)
 
     # -- operators, clock, quiescence ---------------------------------------------------------
