@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
-import tempfile
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import msgspec
 import structlog
 from yarl import URL
 
+from gateway.media_cache import MediaFile, Partial, Sidecar, commit_sidecar, read_cached
 from gateway.providers.wati import USER_AGENT
 from gateway.settings import Secrets, Settings
 from storage.content import Audio, Document, Image, Sticker, Video
@@ -78,23 +77,6 @@ class MediaNotConfigured(MediaError):
 class MediaUnavailable(MediaError):
     """The provider refused or could not be reached, the media is too large, or its URL is
     not one a token may go to."""
-
-
-class MediaFile(msgspec.Struct, frozen=True):
-    """A cached media file: where it is, its type, and the customer's name for it."""
-
-    path: Path
-    mime_type: str
-    filename: str | None
-    size: int
-
-
-class _Sidecar(msgspec.Struct, frozen=True):
-    """What the cache keeps next to the bytes (the provider's type, the file's name)."""
-
-    mime_type: str
-    filename: str | None = None
-    size: int = 0
 
 
 class _GraphMedia(msgspec.Struct, frozen=True):
@@ -185,7 +167,7 @@ class MediaStore:
             raise
 
     async def _cached_or_fetched(self, source: _Source, content: MediaContent) -> MediaFile:
-        found = await asyncio.to_thread(_read_cached, self.folder, source.key)
+        found = await asyncio.to_thread(read_cached, self.folder, source.key)
         file = found or await self._fetch(source, content)
         log.info("media_fetched", media=source.label, provider=source.provider,
                  bytes=file.size, cached=found is not None, mime_type=file.mime_type)  # fmt: skip
@@ -266,8 +248,8 @@ class MediaStore:
                 "unreachable", f"the provider could not be reached: {type(exc).__name__}"
             ) from None
         mime_type = clean_mime(mime) or clean_mime(content.mime_type) or answered or OCTET_STREAM
-        sidecar = _Sidecar(mime_type, content.filename, written)
-        await asyncio.to_thread(_commit_sidecar, self.folder, source.key, sidecar)
+        sidecar = Sidecar(mime_type, content.filename, written)
+        await asyncio.to_thread(commit_sidecar, self.folder, source.key, sidecar)
         return MediaFile(self.folder / source.key, mime_type, content.filename, written)
 
     async def _graph_url(self, metadata: URL) -> tuple[URL, str | None, int | None]:
@@ -299,7 +281,7 @@ class MediaStore:
 
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> int:
         """The chunks into a temp file, renamed to `key` when whole (atomic)."""
-        partial = await asyncio.to_thread(_Partial, self.folder, key)
+        partial = await asyncio.to_thread(Partial, self.folder, key)
         try:
             async for chunk in chunks:
                 if partial.size + len(chunk) > self._max:
@@ -350,49 +332,3 @@ def _too_large(limit: int) -> MediaUnavailable:
 def _named(file: MediaFile, filename: str | None) -> MediaFile:
     """The cached file under the name this message gives it, if it gives one."""
     return file if not filename else msgspec.structs.replace(file, filename=filename)
-
-
-# -- the cache folder (blocking; called in a thread) ---------------------------------------
-
-
-class _Partial:
-    """A cache file being written: a temp file in the folder, renamed into place when whole."""
-
-    def __init__(self, folder: Path, key: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".part")
-        self.path = Path(name)
-        self._file = os.fdopen(handle, "wb")
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
-        self.size += len(chunk)
-
-    def commit(self, target: Path) -> None:
-        self._file.close()
-        self.path.replace(target)
-
-    def discard(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
-
-
-def _commit_sidecar(folder: Path, key: str, sidecar: _Sidecar) -> None:
-    partial = _Partial(folder, f"{key}.json")
-    try:
-        partial.write(msgspec.json.encode(sidecar))
-        partial.commit(folder / f"{key}.json")
-    finally:
-        partial.discard()
-
-
-def _read_cached(folder: Path, key: str) -> MediaFile | None:
-    """The cached file, or None if it is not whole (no bytes, or no sidecar yet)."""
-    data, meta = folder / key, folder / f"{key}.json"
-    try:
-        sidecar = msgspec.json.decode(meta.read_bytes(), type=_Sidecar)
-        size = data.stat().st_size
-    except (OSError, msgspec.MsgspecError):
-        return None
-    return MediaFile(data, sidecar.mime_type, sidecar.filename, size)
