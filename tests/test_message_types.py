@@ -5,6 +5,8 @@ they are about; system notices are lines, not customer messages."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -275,6 +277,20 @@ async def test_edit_updates_the_text_and_keeps_the_previous(sim: Sim) -> None:
     assert original["content"] == {"type": "text", "body": "see you at 9"}
 
 
+async def test_an_edit_without_its_new_text_marks_the_message_and_keeps_it_readable(
+    sim: Sim,
+) -> None:
+    """An edit in a shape we do not know (no `message`): the original is marked edited, its
+    text stays, and it is still listed (it once became unreadable: a 500)."""
+    await post(sim, message("text", {"body": "see you at 8"}, "wamid.ORIG", sim.ts()))
+    odd = {"original_message_id": "wamid.ORIG", "text": "see you at 9"}
+    await post(sim, message("edit", odd, "wamid.EDIT", sim.ts()))
+    [original, *_] = await shown(sim)
+    assert (original["text"], original["previous_text"]) == ("see you at 8", None)
+    assert original["edited_at"] is not None
+    assert original["content"] == {"type": "text", "body": "see you at 8"}
+
+
 async def test_a_number_change_is_a_system_line_and_moves_the_conversation(sim: Sim) -> None:
     """Not a customer message (no unread, no window); the new number's messages meet the
     same conversation, and replies go to the new number."""
@@ -430,3 +446,19 @@ async def test_message_count_counts_what_the_messages_list_shows(sim: Sim) -> No
     listed = await shown(sim)
     conversation = await sim.conversation(PHONE)
     assert conversation["message_count"] == len(listed) >= 5
+
+
+async def test_a_stored_structure_that_no_longer_decodes_is_not_an_error(
+    sim: Sim, db_path: Path
+) -> None:
+    """A message whose stored content is damaged (or from another version) is listed with
+    its text and no content, not answered 500."""
+    await post(sim, message("text", {"body": "see you at 8"}, "wamid.ORIG", sim.ts()))
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "UPDATE messages SET content = ? WHERE provider_message_id = 'wamid.ORIG'",
+            ('{"type": "text", "body": null}',),
+        )
+    conn.close()
+    [original, *_] = await shown(sim)
+    assert (original["text"], original["content"]) == ("see you at 8", None)

@@ -89,6 +89,9 @@ def annotate(conn: sqlite3.Connection, changes: list[Annotation]) -> None:
         target = (change.conversation_id, change.provider_message_id)
         if change.change == "revoke":
             conn.execute(f"UPDATE messages SET deleted_at = ?{where}", (at, *target))
+        elif change.change == "edit" and change.text is None:
+            # an edit whose new text did not come (an unknown shape): marked, text kept
+            conn.execute(f"UPDATE messages SET edited_at = ?{where}", (at, *target))
         elif change.change == "edit":
             conn.execute(
                 "UPDATE messages SET previous_text = text, text = ?, edited_at = ?,"
@@ -169,7 +172,7 @@ def view(row: sqlite3.Row) -> MessageView:
         error_code=row[11],
         error=row[12],
         read_at=parse_iso_or_none(row[13]),
-        content=None if row[14] is None else _content.decode(row[14]),
+        content=_stored_content(row[14]),
         reply_to=row[15],
         forwarded=bool(row[16]),
         referral=None if row[17] is None else _referral.decode(row[17]),
@@ -198,6 +201,17 @@ async def get(reader: Reader, message_id: str) -> MessageView | None:
         return None
     row = await reader.one(f"SELECT {_VIEW} FROM messages WHERE id = ?", (int(message_id),))
     return None if row is None else view(row)
+
+
+def _stored_content(raw: str | bytes | None) -> Content | None:
+    """The stored structure; one that no longer decodes (written by an older version, or
+    damaged) is shown as its readable text alone, never as an error."""
+    if raw is None:
+        return None
+    try:
+        return _content.decode(raw)
+    except msgspec.ValidationError:
+        return None
 
 
 async def before(

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewPage, Shot
 from tests.browser.gateway_process import GatewayProcess, Operator
+from tests.sim import cloud_envelope
 
 DANA = "447700900123"
 OMAR = "971500000009"
@@ -22,6 +23,11 @@ def sign_in(page: Page, gateway: GatewayProcess, operator: Operator | str) -> No
     page.get_by_label("Operator token").fill(token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#conn")).to_have_text("live")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def reload(page: Page) -> None:
+    page.reload()
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 
@@ -64,7 +70,7 @@ def test_sign_in_shows_who_and_sign_out_forgets_the_token(
     expect(page.locator("#who")).to_have_text("Noa (agent)")
     assert page.evaluate("sessionStorage.length") == 1
     assert page.evaluate("localStorage.getItem('gateway.dashboard.token')") is None
-    page.reload()
+    reload(page)
     expect(page.locator("#who")).to_have_text("Noa (agent)"), "the tab keeps the token"
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Operator token")).to_be_visible()
@@ -106,7 +112,7 @@ def test_a_waiting_customer_appears_then_the_agent_accepts(
     expect(page).to_have_title(re.compile(r"^\(1\) "))
     shot(page, "waiting")
     gateway.advance(180)
-    page.reload()
+    reload(page)
     expect(page.locator("#list .item").first).to_contain_text("waiting 3 min")
 
     open_first(page)
@@ -197,6 +203,11 @@ def test_history_search_finds_the_chat(gateway: GatewayProcess, page: Page) -> N
     page.get_by_label("Status").select_option("active")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#list-empty")).to_have_text("No session matches.")
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("From").fill("2099-01-01")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#list-empty")).to_have_text("No session matches.")
+    page.get_by_label("From").fill("")
     page.get_by_label("Status").select_option("ended")
     page.get_by_label("Search").fill("dana")
     page.get_by_label("Search").press("Enter")
@@ -361,7 +372,7 @@ def test_the_window_closed_is_said_before_sending(gateway: GatewayProcess, page:
     page.keyboard.press("Enter")  # now it waits for her: no idle release
     expect(bubbles(page, "agent").last).to_contain_text("still there?")
     gateway.advance(int(1.5 * 3600))
-    page.reload()
+    reload(page)
     tab(page, "Active")
     open_first(page)
     expect(page.locator("#composer")).to_be_disabled()
@@ -421,3 +432,61 @@ def test_keyboard_alone(gateway: GatewayProcess, page: Page) -> None:
     page.keyboard.press("Escape")  # leaves the text box
     page.keyboard.press("Escape")  # leaves the chat
     expect(page.locator("#chat")).to_be_hidden()
+
+
+def test_structured_messages_are_readable_and_nothing_leaves_the_gateway(
+    gateway: GatewayProcess, page: Page
+) -> None:
+    """A location with a map link, a contact, an order, a reply quoting its message, a
+    reaction, an edit and a deletion; and every request the page made went to the gateway."""
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    noa = gateway.create_operator("Noa")
+    accepted_chat(page, gateway, noa)
+
+    def sends(kind: str, part: dict[str, object], **extra: object) -> str:
+        wamid, ts = gateway.message_stamp()
+        message = {"from": DANA, "id": wamid, "timestamp": str(ts), "type": kind, kind: part}
+        message.update(extra)
+        contacts = [{"profile": {"name": "Dana Levi"}, "wa_id": DANA}]
+        gateway.post_cloud(cloud_envelope("310000000000002", contacts, [message]))
+        return wamid
+
+    sends("location", {"latitude": 51.5033, "longitude": -0.1196, "name": "County Hall",
+                       "address": "Westminster Bridge Rd"})  # fmt: skip
+    card = {"name": {"formatted_name": "Ada Lovelace"}, "phones": [{"phone": "+44 20 7946 0000"}],
+            "emails": [{"email": "ada@example.com"}]}  # fmt: skip
+    shared = sends("contacts", [card])  # type: ignore[arg-type]
+    item = {"product_retailer_id": "sku_tee", "quantity": 2, "item_price": 12.5, "currency": "GBP"}
+    sends("order", {"catalog_id": "c1", "text": "for Friday", "product_items": [item]})
+    reply = sends("text", {"body": "that is my friend"}, context={"from": DANA, "id": shared})
+    sends("reaction", {"message_id": reply, "emoji": "👍"})
+    typo = sends("text", {"body": "see you tomorow"})
+    fixed = {"type": "text", "text": {"body": "see you tomorrow"}}
+    sends("edit", {"original_message_id": typo, "message": fixed})
+    gone = sends("text", {"body": "oops, wrong chat"})
+    sends("revoke", {"original_message_id": gone})
+
+    customer = bubbles(page, "customer")
+    expect(page.locator("#messages")).to_contain_text("oops", timeout=10_000)
+    location = customer.filter(has_text="County Hall")
+    expect(location).to_contain_text("Westminster Bridge Rd")
+    expect(location.get_by_role("link", name="Open the map")).to_have_attribute(
+        "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat=51\.5033&mlon=-0\.1196")
+    )
+    contact = customer.filter(has_text="Shared contact")
+    expect(contact).to_contain_text("+44 20 7946 0000")
+    expect(contact).to_contain_text("ada@example.com")
+    expect(customer.filter(has_text="sku_tee")).to_contain_text("2 × sku_tee at 12.5 GBP")
+    quoted = customer.filter(has_text="that is my friend")
+    expect(quoted.locator(".quote")).to_contain_text("Ada Lovelace")
+    reload(page)  # reactions, edits and deletions change earlier messages: shown on reload too
+    tab(page, "Active")
+    open_first(page)
+    expect(bubbles(page, "customer").filter(has_text="that is my friend")).to_contain_text("👍")
+    edited = bubbles(page, "customer").filter(has_text="see you tomorrow")
+    expect(edited.locator(".edited")).to_have_attribute("title", "before: see you tomorow")
+    expect(page.locator("#messages")).to_contain_text("This message was deleted")
+    expect(page.locator("#messages")).not_to_contain_text("oops, wrong chat")
+    outside = [u for u in requests if not u.startswith((gateway.base_url, "blob:", "data:"))]
+    assert outside == [], "the page asks nothing of any other origin"
