@@ -4,6 +4,7 @@ the core. The store knows no actor types."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -35,6 +36,7 @@ class ConversationRow(msgspec.Struct, gc=False):
     snapshot: bytes
     created_at: datetime
     closed_reason: str | None = None
+    archive_reason: str | None = None
 
 
 class MessageRow(msgspec.Struct, gc=False):
@@ -128,6 +130,7 @@ class StepCommit(msgspec.Struct):
     aliases: list[Alias] = msgspec.field(default_factory=list)
     inbox_id: int = 0
     exists: bool = False  # the conversation row is known to be stored (a plain UPDATE will do)
+    restore_archive: bool = False  # unarchived by this step: its messages come back first
 
 
 class InboxRow(msgspec.Struct, gc=False):
@@ -162,3 +165,39 @@ class NewOperator(msgspec.Struct, frozen=True):
     role: str
     token_hash: str
     created_at: datetime
+
+
+class MessageStatusChange(msgspec.Struct, frozen=True):
+    """`POST /api/messages/status`: what changes of one message (None: unchanged)."""
+
+    message_id: str
+    read: bool | None = None
+    processed: bool | None = None
+    delivery_status: str | None = None
+
+
+class MetadataChange(msgspec.Struct, frozen=True):
+    """Tags, category, sentiment and custom fields merged into a message or conversation:
+    `tags` are added (`remove_tags` taken away), `metadata` keys merged (a null value
+    deletes its key), the others replaced when given."""
+
+    tags: list[str] | None = None
+    remove_tags: list[str] | None = None
+    category: str | None = None
+    sentiment: str | None = None
+    metadata: dict[str, Any] | None = None
+    auto_archive_after_days: int | None = None
+
+
+class SyncRow(msgspec.Struct, frozen=True):
+    """A chat's sync state, as the sync job leaves it."""
+
+    entity_id: str
+    sync_status: str
+    at: datetime
+    last_sync_at: datetime | None = None
+    error_message: str | None = None
+    retry_count: int = 0
+    next_retry_at: datetime | None = None
+    synced_count: int = 0
+    entity_type: str = "chat"

@@ -15,15 +15,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from storage.rows import Alias, InboxRow, NewOperator, OperatorChange, StepCommit
+from storage.rows import (
+    Alias,
+    InboxRow,
+    MessageRow,
+    MessageStatusChange,
+    MetadataChange,
+    NewOperator,
+    OperatorChange,
+    StepCommit,
+    SyncRow,
+)
 from storage.views import (
+    ArchiveCandidate,
+    ArchiveView,
     AssignmentView,
+    CleanupReport,
     ConversationFilter,
+    ConversationRef,
     ConversationView,
+    DatabaseStats,
     DueSend,
     InboxCounts,
     InboxEvent,
     InboxRecord,
+    JobState,
     JournalEntry,
     MessageView,
     OperatorStats,
@@ -32,6 +48,8 @@ from storage.views import (
     PauseView,
     SessionFilter,
     SessionView,
+    StatusBatch,
+    SyncStatusView,
 )
 
 
@@ -244,6 +262,74 @@ class Store(Protocol):
 
     async def expired_pauses(self, now: datetime) -> list[str]:
         """Conversations whose pause ran out but is still recorded as active."""
+
+    # --- maintenance (seed 002) ---------------------------------------------------------
+    async def archive_candidates(
+        self, now: datetime, age_days: float, inactive_days: float, completed: bool, limit: int
+    ) -> list[ArchiveCandidate]:
+        """Conversations due for archiving (none with an open session), and why: older than
+        their own `auto_archive_after_days` or `age_days`, inactive for `inactive_days`, or
+        closed (`completed`). 0 turns a criterion off."""
+
+    async def archive_chunk(
+        self, conversation_id: str, compress: bool, now: datetime
+    ) -> tuple[int, int]:
+        """Move the oldest 1000 messages of an archived conversation into its archive:
+        (messages moved, bytes stored); (0, 0) when it is not archived or has none left. An
+        unarchive (a step with `restore_archive`) brings every one back, exactly."""
+
+    async def archives(self, limit: int, offset: int) -> tuple[list[ArchiveView], int]:
+        """Archived conversations, most recently archived first, with the total."""
+
+    async def cleanup(
+        self,
+        *,
+        archive_before: datetime | None,
+        inbox_before: datetime | None,
+        remove_orphans: bool,
+        optimize: bool,
+        dry_run: bool,
+    ) -> CleanupReport:
+        """Remove archives from before `archive_before`, orphaned rows, processed inbox rows
+        from before `inbox_before`, in short writes; then refresh the statistics and give
+        free pages back. A dry run only counts."""
+
+    async def database_stats(self) -> DatabaseStats: ...
+
+    async def merge_message_metadata(self, message_id: str, change: MetadataChange) -> bool:
+        """False when there is no such message."""
+
+    async def merge_conversation_metadata(
+        self, conversation_id: str, change: MetadataChange
+    ) -> bool:
+        """False when there is no such conversation."""
+
+    async def update_message_statuses(
+        self, changes: list[MessageStatusChange], now: datetime
+    ) -> StatusBatch:
+        """Read, processed and delivery status of messages (statuses only move forward)."""
+
+    async def import_history(
+        self, conversation_id: str, rows: list[MessageRow], now: datetime
+    ) -> tuple[int, int]:
+        """The provider's messages of a conversation: those not stored (by provider id) are
+        inserted with new ids, changed ones updated; (inserted, updated)."""
+
+    async def save_sync_status(self, row: SyncRow) -> None: ...
+
+    async def sync_statuses(
+        self, entity_id: str | None, limit: int, offset: int
+    ) -> tuple[list[SyncStatusView], int]: ...
+
+    async def save_job(self, job: JobState, now: datetime) -> None: ...
+
+    async def jobs(self) -> list[JobState]: ...
+
+    async def conversation_refs(self, after: str, limit: int) -> list[ConversationRef]:
+        """Conversations in id order after `after` (to walk them all)."""
+
+    async def unanalyzed_messages(self, after_id: int, limit: int) -> list[MessageView]:
+        """Customer messages with text and no sentiment yet, in id order after `after_id`."""
 
     # --- health -----------------------------------------------------------------------
     async def inbox_counts(self) -> InboxCounts: ...

@@ -232,3 +232,109 @@ class InboxRecord(msgspec.Struct, frozen=True):
     attempts: int
     error: str | None
     payload: bytes | None
+
+
+class ArchiveView(msgspec.Struct, frozen=True, gc=False):
+    """An archived conversation and what its archive holds."""
+
+    conversation_id: str
+    phone_number: str | None
+    customer_name: str | None
+    archived_at: datetime
+    archive_reason: str | None
+    message_count: int
+    parts: int
+    bytes: int
+    compressed: bool
+    first_part_at: datetime | None = None
+
+
+class ArchiveCandidate(msgspec.Struct, frozen=True, gc=False):
+    """A conversation an archive job takes, and which criterion made it due."""
+
+    conversation_id: str
+    reason: Literal["age", "inactivity", "completed"]
+
+
+class CleanupReport(msgspec.Struct, frozen=True, gc=False):
+    """What a retention cleanup removed (or, in a dry run, would remove)."""
+
+    dry_run: bool
+    deleted_archives: int
+    archive_bytes: int
+    orphan_messages: int
+    orphan_journal: int
+    orphan_outbox: int
+    inbox_removed: int
+    optimized: bool
+    file_bytes_before: int
+    file_bytes_after: int
+    free_pages_before: int
+    free_pages_after: int
+
+    @property
+    def space_freed_bytes(self) -> int:
+        return max(0, self.file_bytes_before - self.file_bytes_after)
+
+
+class DatabaseStats(msgspec.Struct, frozen=True, gc=False):
+    """`GET /api/database/stats`."""
+
+    tables: dict[str, int]
+    file_bytes: int
+    page_size: int
+    page_count: int
+    free_pages: int
+    oldest_message_at: datetime | None
+    newest_message_at: datetime | None
+    archive_bytes: int
+    archived_messages: int
+    archived_conversations: int
+
+
+SyncState = Literal["pending", "synced", "failed"]
+
+
+class SyncStatusView(msgspec.Struct, frozen=True, gc=False):
+    """A synced chat's state (seed 002's `sync_status`)."""
+
+    entity_type: str
+    entity_id: str
+    sync_status: SyncState
+    last_sync_at: datetime | None
+    retry_count: int
+    error_message: str | None
+    next_retry_at: datetime | None
+    synced_count: int
+    updated_at: datetime
+
+
+class JobState(msgspec.Struct, frozen=True, gc=False):
+    """A scheduled job as last stored: when it runs next, how its last run went."""
+
+    name: str
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_result: dict[str, Any] | None
+    last_duration_seconds: float | None
+    last_error: str | None
+    runs: int
+
+
+class StatusBatch(msgspec.Struct, gc=False):
+    """What a batch of message status changes did: the ids changed, those refused (id,
+    reason), and per conversation how many customer messages became read."""
+
+    updated: list[str] = msgspec.field(default_factory=list)
+    failed: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    read: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class ConversationRef(msgspec.Struct, frozen=True, gc=False):
+    """Enough of a conversation to walk them all (sync, metadata)."""
+
+    id: str
+    business_id: str
+    phone: str | None
+    last_activity_at: datetime | None
+    archived: bool

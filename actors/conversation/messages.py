@@ -148,8 +148,29 @@ class AgentReply(msgspec.Struct, tag="agent_reply", frozen=True):
     text: str
 
 
+class Archive(msgspec.Struct, tag="archive", frozen=True):
+    """Archive the conversation (seed 002): marked now; the maintenance job then moves its
+    messages into the archive. Refused while a live-agent session is open."""
+
+    reason: str
+    by: str = "job"
+
+
+class Unarchive(msgspec.Struct, tag="unarchive", frozen=True):
+    """Bring an archived conversation back, every message restored in the same commit."""
+
+    by: str = "api"
+
+
+class MessagesRead(msgspec.Struct, tag="messages_read", frozen=True):
+    """`count` of the customer's messages were marked read (`POST /api/messages/status`)."""
+
+    count: int
+
+
 SessionCommand = StartSession | Assign | Release | EndSession | AgentReply
-Command = Wake | PauseRequest | ResumeRequest | Ping | SessionCommand
+MaintenanceCommand = Archive | Unarchive | MessagesRead
+Command = Wake | PauseRequest | ResumeRequest | Ping | SessionCommand | MaintenanceCommand
 Message = InboundEvent | Command
 
 _inbound_decoder = msgspec.msgpack.Decoder(InboundEvent)

@@ -102,6 +102,7 @@ class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     unread_count: int = 0
     timeout: PendingTimeout | None = None
     closed_reason: str | None = None
+    archive_reason: str | None = None
 
     @property
     def mode(self) -> Literal["bot", "human"]:

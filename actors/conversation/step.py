@@ -22,18 +22,22 @@ from actors.conversation.automatic import closed_window_gate
 from actors.conversation.bot import run_bot
 from actors.conversation.customer import annotate, annotation, content_of, record, system_line
 from actors.conversation.effects import Effect, Journal, Record, Reply, Send
+from actors.conversation.maintenance import maintain, unarchive
 from actors.conversation.messages import (
     AgentMessage,
     AgentReply,
+    Archive,
     Assign,
     CustomerMessage,
     EndSession,
     Message,
+    MessagesRead,
     PauseRequest,
     Ping,
     Release,
     ResumeRequest,
     StartSession,
+    Unarchive,
     Wake,
 )
 from actors.conversation.outcome import Outcome, refused
@@ -86,6 +90,8 @@ def step(
             fx.append(Reply(had))
         case Wake() | Ping():
             fx.append(Reply(None))
+        case Archive() | Unarchive() | MessagesRead():
+            state = maintain(state, msg, now, fx)
         case StartSession():
             if state.session is not None:
                 outcome = refused(
@@ -174,8 +180,10 @@ def _customer(
         unread_count=state.unread_count + 1,
     )
     fx.append(Journal("message_received", "recorded", f"{msg.kind} {msg.provider_message_id}"))
-    if state.status == "closed" or state.archived_at is not None:
-        state = replace(state, status="open", archived_at=None, closed_reason=None)
+    if state.archived_at is not None:
+        state = unarchive(state, "customer", fx)
+    if state.status == "closed":
+        state = replace(state, status="open", closed_reason=None)
         fx.append(Journal("conversation", "reopened"))
     if state.session is not None:
         if is_end_keyword(msg.text, policy):

@@ -151,6 +151,9 @@ def build(
         else:
             commit.pause_cleared = True
     commit.session = _session_change(old, new)
+    commit.restore_archive = (
+        old is not None and old.archived_at is not None and new.archived_at is None
+    )
     commit.conversation.new_messages = len(commit.messages)
     return built
 
@@ -287,6 +290,7 @@ def conversation_row(
         snapshot=encode_state(state),
         created_at=state.created_at,
         closed_reason=state.closed_reason,
+        archive_reason=state.archive_reason,
     )
 
 

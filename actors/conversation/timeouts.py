@@ -47,8 +47,14 @@ def _for(timer: PendingTimeout, policy: Policy) -> Timeouts:
 
 
 def bot_owns(state: ConversationState, paused: bool) -> bool:
-    """No live-agent session, no pause, not closed: the bot speaks, so a timeout may run."""
-    return state.session is None and not paused and state.status == "open"
+    """No live-agent session, no pause, not closed or archived: the bot speaks, so a timeout
+    may run."""
+    return (
+        state.session is None
+        and not paused
+        and state.status == "open"
+        and state.archived_at is None
+    )
 
 
 def rearm(

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from storage.rows import ConversationRow, StepCommit
-from storage.sqlite import aliases, inbox, journal, messages, outbox, pauses, sessions
+from storage.sqlite import aliases, archives, inbox, journal, messages, outbox, pauses, sessions
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import enc_hook, from_ts, iso, iso_or_none, parse_iso, parse_iso_or_none
 from storage.views import ConversationFilter, ConversationView, Deadline, FlowPositionView
@@ -19,7 +19,7 @@ _COLUMNS = (
     "id, business_id, customer_id, phone, customer_name, mode, status, paused_until,"
     " flow_id, node_id, variables, deadlines, window_expires_at, last_inbound_at,"
     " last_activity_at, next_wakeup_at, archived_at, message_count, unread_count, snapshot,"
-    " closed_reason, created_at, updated_at"
+    " closed_reason, archive_reason, created_at, updated_at"
 )
 _NAMES = _COLUMNS.replace(" ", "").split(",")
 _UPSERT = (
@@ -37,7 +37,7 @@ _UPDATE = (
     " paused_until = ?, flow_id = ?, node_id = ?, variables = ?, deadlines = ?,"
     " window_expires_at = ?, last_inbound_at = ?, last_activity_at = ?, next_wakeup_at = ?,"
     " archived_at = ?, message_count = message_count + ?, unread_count = ?, snapshot = ?,"
-    " closed_reason = ?, version = version + 1, updated_at = ? WHERE id = ?"
+    " closed_reason = ?, archive_reason = ?, version = version + 1, updated_at = ? WHERE id = ?"
 )
 _json = msgspec.json.Encoder(enc_hook=enc_hook)
 _variables = msgspec.json.Decoder(dict[str, str])
@@ -67,6 +67,7 @@ def _changing(row: ConversationRow, now: str) -> tuple[Any, ...]:
         row.unread_count,
         row.snapshot,
         row.closed_reason,
+        row.archive_reason,
         now,
     )
 
@@ -87,6 +88,8 @@ def commit_step(conn: sqlite3.Connection, commit: StepCommit) -> None:
     mark the inbox row processed."""
     now = iso(commit.now)
     write(conn, commit.conversation, now, commit.exists)
+    if commit.restore_archive:
+        archives.restore(conn, commit.conversation.id)
     messages.insert(conn, commit.messages)
     messages.annotate(conn, commit.annotations)
     aliases.upsert(conn, commit.aliases, now)

@@ -24,6 +24,7 @@ _VIEW = (
     " created_at, delivery_status, provider_message_id, error_code, error_detail, read_at,"
     " content, reply_to, forwarded, referral, reactions, edited_at, previous_text, deleted_at"
 )
+VIEW_COLUMNS = _VIEW
 _json = msgspec.json.Encoder(enc_hook=enc_hook)
 _content = msgspec.json.Decoder(Content)
 _referral = msgspec.json.Decoder(Referral)
@@ -47,6 +48,21 @@ _MERGE = (
     "  OR id = (SELECT message_id FROM outbox WHERE id = :outbox_id))"
     f" AND direction = 'out' AND ({_RANK_SQL}) < :rank"
 )
+
+
+_MERGE_BY_ID = _MERGE.split(" WHERE ")[0] + (
+    f" WHERE id = :mid AND direction = 'out' AND ({_RANK_SQL}) < :rank"
+)
+
+
+def merge_status_of(conn: sqlite3.Connection, message_id: int, status: str, at: str) -> int:
+    """One outbound message's delivery status, moved forward only (as the webhooks do)."""
+    cursor = conn.execute(
+        _MERGE_BY_ID,
+        {"status": status, "at": at, "code": None, "detail": None, "mid": message_id,
+         "rank": RANK.get(status, 0)},
+    )  # fmt: skip
+    return cursor.rowcount
 
 
 def insert(conn: sqlite3.Connection, rows: list[MessageRow]) -> None:
@@ -153,7 +169,13 @@ def set_failed(
 
 
 def max_id(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+    """The largest message id ever given, archived messages included (they come back with
+    their ids, so no new message may take one)."""
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT max(id) FROM messages), 0),"
+        " coalesce((SELECT max(last_message_id) FROM message_archives), 0))"
+    ).fetchone()
+    return int(row[0])
 
 
 def view(row: sqlite3.Row) -> MessageView:

@@ -8,30 +8,49 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
-from storage.rows import Alias, InboxRow, NewOperator, OperatorChange, StepCommit
+from storage.rows import (
+    Alias,
+    InboxRow,
+    MessageRow,
+    MessageStatusChange,
+    MetadataChange,
+    NewOperator,
+    OperatorChange,
+    StepCommit,
+    SyncRow,
+)
 from storage.sqlite import (
     aliases,
+    archives,
     conversations,
     inbox,
     journal,
     kv,
+    maintenance,
     messages,
     operators,
     outbox,
     pauses,
     sessions,
+    upkeep,
 )
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso
 from storage.sqlite.writer import Writer, WriterStats
 from storage.views import (
+    ArchiveCandidate,
+    ArchiveView,
     AssignmentView,
+    CleanupReport,
     ConversationFilter,
+    ConversationRef,
     ConversationView,
+    DatabaseStats,
     DueSend,
     InboxCounts,
     InboxEvent,
     InboxRecord,
+    JobState,
     JournalEntry,
     MessageView,
     OperatorStats,
@@ -40,6 +59,8 @@ from storage.views import (
     PauseView,
     SessionFilter,
     SessionView,
+    StatusBatch,
+    SyncStatusView,
 )
 
 
@@ -280,6 +301,133 @@ class SqliteStore:
 
     async def expired_pauses(self, now: datetime) -> list[str]:
         return await pauses.expired_active(self._reader, now)
+
+    # --- maintenance (seed 002) ---------------------------------------------------------
+    async def archive_candidates(
+        self, now: datetime, age_days: float, inactive_days: float, completed: bool, limit: int
+    ) -> list[ArchiveCandidate]:
+        return await self._writer.submit(
+            partial(archives.candidates, now=now, age_days=age_days,
+                    inactive_days=inactive_days, completed=completed, limit=limit)
+        )  # fmt: skip
+
+    async def archive_chunk(
+        self, conversation_id: str, compress: bool, now: datetime
+    ) -> tuple[int, int]:
+        return await self._writer.submit(
+            partial(archives.move_chunk, conversation_id=conversation_id, compress=compress,
+                    at=iso(now))
+        )  # fmt: skip
+
+    async def archives(self, limit: int, offset: int) -> tuple[list[ArchiveView], int]:
+        return await archives.archived(self._reader, limit, offset)
+
+    async def cleanup(
+        self,
+        *,
+        archive_before: datetime | None,
+        inbox_before: datetime | None,
+        remove_orphans: bool,
+        optimize: bool,
+        dry_run: bool,
+    ) -> CleanupReport:
+        """Each deletion a chunk at a time, each chunk its own short write."""
+        submit = self._writer.submit
+        size, total, free = await submit(upkeep.pages)
+        plan: list[tuple[str, str, tuple[str, ...]]] = []
+        if archive_before is not None:
+            plan.append(("message_archives", upkeep.ARCHIVES_OLD, (iso(archive_before),)))
+        if remove_orphans:
+            plan += [(table, where, ()) for table, where in upkeep.ORPHANS.items()]
+        if inbox_before is not None:
+            plan.append(("inbox", upkeep.INBOX_OLD, (iso(inbox_before),)))
+        counts: dict[str, int] = {}
+        freed_archive = 0
+        if archive_before is not None:
+            freed_archive = await submit(partial(upkeep.archive_bytes, before=iso(archive_before)))
+        for table, where, params in plan:
+            if dry_run:
+                counts[table] = await submit(partial(upkeep.count, table=table, where=where,
+                                                     params=params))  # fmt: skip
+                continue
+            gone = 0
+            while (step := await submit(partial(upkeep.delete_chunk, table=table, where=where,
+                                                params=params))) > 0:  # fmt: skip
+                gone += step
+            counts[table] = gone
+        optimized = optimize and not dry_run
+        if optimized:
+            await submit(upkeep.optimize)
+            while await submit(upkeep.vacuum_step) > 0:
+                pass
+        size_after, total_after, free_after = await submit(upkeep.pages)
+        return CleanupReport(
+            dry_run=dry_run,
+            deleted_archives=counts.get("message_archives", 0),
+            archive_bytes=freed_archive,
+            orphan_messages=counts.get("messages", 0),
+            orphan_journal=counts.get("journal", 0),
+            orphan_outbox=counts.get("outbox", 0),
+            inbox_removed=counts.get("inbox", 0),
+            optimized=optimized,
+            file_bytes_before=size * total,
+            file_bytes_after=size_after * total_after,
+            free_pages_before=free,
+            free_pages_after=free_after,
+        )
+
+    async def database_stats(self) -> DatabaseStats:
+        return await upkeep.stats(self._reader)
+
+    async def merge_message_metadata(self, message_id: str, change: MetadataChange) -> bool:
+        if not (message_id.isascii() and message_id.isdigit()) or len(message_id) > 18:
+            return False
+        return await self._writer.submit(
+            partial(maintenance.merge_message, message_id=int(message_id), change=change)
+        )
+
+    async def merge_conversation_metadata(
+        self, conversation_id: str, change: MetadataChange
+    ) -> bool:
+        return await self._writer.submit(
+            partial(maintenance.merge_conversation, conversation_id=conversation_id,
+                    change=change)
+        )  # fmt: skip
+
+    async def update_message_statuses(
+        self, changes: list[MessageStatusChange], now: datetime
+    ) -> StatusBatch:
+        return await self._writer.submit(
+            partial(maintenance.update_statuses, changes=changes, at=iso(now))
+        )
+
+    async def import_history(
+        self, conversation_id: str, rows: list[MessageRow], now: datetime
+    ) -> tuple[int, int]:
+        return await self._writer.submit(
+            partial(maintenance.import_history, conversation_id=conversation_id, rows=rows,
+                    at=iso(now), next_id=self.next_message_id)
+        )  # fmt: skip
+
+    async def save_sync_status(self, row: SyncRow) -> None:
+        await self._writer.submit(partial(maintenance.save_sync, row=row))
+
+    async def sync_statuses(
+        self, entity_id: str | None, limit: int, offset: int
+    ) -> tuple[list[SyncStatusView], int]:
+        return await maintenance.sync_states(self._reader, entity_id, limit, offset)
+
+    async def save_job(self, job: JobState, now: datetime) -> None:
+        await self._writer.submit(partial(maintenance.save_job, job=job, at=iso(now)))
+
+    async def jobs(self) -> list[JobState]:
+        return await maintenance.jobs(self._reader)
+
+    async def conversation_refs(self, after: str, limit: int) -> list[ConversationRef]:
+        return await maintenance.conversation_refs(self._reader, after, limit)
+
+    async def unanalyzed_messages(self, after_id: int, limit: int) -> list[MessageView]:
+        return await maintenance.unanalyzed(self._reader, after_id, limit)
 
     # --- health -----------------------------------------------------------------------
     async def inbox_counts(self) -> InboxCounts:

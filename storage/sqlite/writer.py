@@ -39,6 +39,9 @@ def open_write_connection(path: str, synchronous: str) -> sqlite3.Connection:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Takes effect on a new file only (before its first table): then a cleanup can give
+    # freed pages back to the file system a few at a time, without a full VACUUM.
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
