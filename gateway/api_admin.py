@@ -7,10 +7,10 @@ from aiohttp import web
 
 from actors.runtime.clock import VirtualClock
 from gateway.auth import requires
-from gateway.context import gateway_of
+from gateway.context import GATEWAY, gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
-from gateway.metrics import render_metrics
+from gateway.metrics import METRICS, GatewayMetrics, RuntimeSource
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600
 
@@ -63,16 +63,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    text = await render_metrics(gateway_of(request).runtime)
-    return web.Response(
-        text=text,
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
+    return await request.app[METRICS].response()
 
 
 def add_routes(app: web.Application) -> None:
+    app[METRICS] = GatewayMetrics([RuntimeSource(app[GATEWAY].runtime)])
     app.router.add_get("/api/admin/clock", get_clock)
     app.router.add_post("/api/admin/clock/advance", advance_clock)
     app.router.add_get("/healthz", healthz)
