@@ -21,7 +21,7 @@ import structlog
 
 from actors.conversation.actor import ActorContext, ConversationActor
 from actors.conversation.events import Event
-from actors.conversation.messages import Message, Wake, decode_event
+from actors.conversation.messages import Adopt, Identity, Message, Wake, decode_event
 from actors.conversation.policy import Policy
 from actors.conversation.snapshot_loader import SnapshotLoader
 from actors.desk.desk import AssignTo, Desk, Next
@@ -29,6 +29,16 @@ from actors.intake.accept import accept
 from actors.intake.backlog import Backlog
 from actors.intake.identity import Resolver
 from actors.intake.items import IntakeItem, IntakeResult
+from actors.jobs.cron import zone
+from actors.jobs.scheduler import Scheduler, is_job_key
+from actors.maintenance.analysis import AnalysisSettings, Analyzer
+from actors.maintenance.context import Maintenance
+from actors.maintenance.history import HistoryMessage, HistorySource
+from actors.maintenance.jobs import maintenance_jobs
+from actors.maintenance.offline import OfflineAnalyzer
+from actors.maintenance.settings import MaintenanceSettings
+from actors.maintenance.stats import MaintenanceStats
+from actors.maintenance.syncing import history_row
 from actors.outbox.outbound import OutboundProvider
 from actors.outbox.sender import OUTBOX_TIMER_KEY, OutboxSender
 from actors.runtime.clock import Clock, SystemClock, VirtualClock
@@ -78,6 +88,9 @@ class Runtime:
         provider: OutboundProvider,
         policy_for: Callable[[str], Policy],
         store: Store | None = None,
+        maintenance: MaintenanceSettings | None = None,
+        analyzer: Analyzer | None = None,
+        history: HistorySource | None = None,
     ) -> None:
         self.config = config
         self._clock_arg = clock
@@ -98,6 +111,11 @@ class Runtime:
         self.resolver: Resolver
         self._passivator: asyncio.Task[None] | None = None
         self.started = False
+        self.maintenance_settings = maintenance or MaintenanceSettings()
+        self.analyzer: Analyzer = analyzer or OfflineAnalyzer(AnalysisSettings())
+        self.history = history
+        self.maintenance_stats = MaintenanceStats()
+        self.jobs: Scheduler
 
     async def start(self) -> None:
         store = self.store
@@ -141,6 +159,23 @@ class Runtime:
         )
         for key, when in await store.wakeups():
             self.timers.schedule(key, when)
+        self.maintenance = Maintenance(
+            store=store,
+            clock=self.clock,
+            ask=self.ask,
+            settings=self.maintenance_settings,
+            analyzer=self.analyzer,
+            history=self.history,
+            stats=self.maintenance_stats,
+        )
+        self.jobs = Scheduler(
+            maintenance_jobs(self.maintenance),
+            clock=self.clock,
+            store=store,
+            schedule=self.timers.schedule,
+            tz=zone(self.maintenance_settings.jobs.timezone),
+        )
+        await self.jobs.start()
         self.backlog.start()
         replayed = await self.backlog.replay()
         self.sender.start()
@@ -162,6 +197,7 @@ class Runtime:
             self._passivator.cancel()
             await asyncio.gather(self._passivator, return_exceptions=True)
         self.timers.stop()
+        await self.jobs.stop()
         await self.backlog.stop()
         self._desk.close()
         await self.registry.stop()
@@ -169,6 +205,9 @@ class Runtime:
         await self.sender.stop()
         await self.store.stop()
         await self.provider.close()
+        await self.analyzer.close()
+        if self.history is not None:
+            await self.history.close()
         log.info("runtime_stopped")
 
     async def accept(self, items: list[IntakeItem]) -> IntakeResult:
@@ -179,6 +218,25 @@ class Runtime:
             resolver=self.resolver,
             now=self.clock.now(),
         )
+
+    async def import_history(
+        self, business_id: str, messages: list[tuple[str, HistoryMessage]]
+    ) -> tuple[int, int]:
+        """History pushed by the provider (the Cloud API's `history` webhooks): per customer,
+        the conversation made sure of, then its messages imported idempotently; (inserted,
+        updated)."""
+        by_phone: dict[str, list[HistoryMessage]] = {}
+        for phone, message in messages:
+            by_phone.setdefault(phone, []).append(message)
+        inserted = updated = 0
+        now = self.clock.now()
+        for phone, found in by_phone.items():
+            cid = self.resolver.for_phone(business_id, phone)
+            await self.ask(cid, Adopt(Identity(business_id, phone, phone)))
+            rows = [history_row(cid, m) for m in found]
+            new, changed = await self.store.import_history(cid, rows, now)
+            inserted, updated = inserted + new, updated + changed
+        return inserted, updated
 
     def tell(self, conversation_id: str, message: Message) -> None:
         self.registry.tell(conversation_id, message)
@@ -196,7 +254,13 @@ class Runtime:
 
     @property
     def idle(self) -> bool:
-        return self.registry.idle and self.backlog.idle and self.store.idle and self.sender.idle
+        return (
+            self.registry.idle
+            and self.backlog.idle
+            and self.store.idle
+            and self.sender.idle
+            and self.jobs.idle
+        )
 
     async def wait_idle(self) -> None:
         """Quiescence: every mailbox, the backlog, the store and the outbox idle, nothing
@@ -208,6 +272,7 @@ class Runtime:
             await self.backlog.wait_idle()
             await self.store.wait_idle()
             await self.sender.wait_idle()
+            await self.jobs.wait_idle()
             await asyncio.sleep(0)
             if self.idle and self.timers.fire_due() == 0 and self.idle:
                 return
@@ -266,6 +331,9 @@ class Runtime:
     def _on_due(self, key: Hashable) -> None:
         if key == OUTBOX_TIMER_KEY:
             self.sender.wake()
+            return
+        if is_job_key(key):
+            self.jobs.due(key)
             return
         try:
             self.registry.tell(str(key), Wake())

@@ -9,6 +9,8 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from actors.maintenance.analysis import AnalysisError
+from actors.maintenance.history import HistorySource
 from actors.outbox.outbound import OutboundProvider
 from actors.runtime.clock import Clock
 from actors.system import Runtime, RuntimeConfig
@@ -30,8 +32,10 @@ from gateway.errors import error_middleware, query_middleware
 from gateway.policies import build_policies
 from gateway.providers.cloud import CloudProvider
 from gateway.providers.console import ConsoleProvider
+from gateway.providers.llm import analyzer_from
 from gateway.providers.wati import WatiProvider
-from gateway.settings import Secrets, Settings
+from gateway.providers.wati_history import WatiHistory
+from gateway.settings import Secrets, Settings, SettingsError
 
 log = structlog.get_logger("gateway")
 
@@ -54,6 +58,23 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             templates_per_10s=wati.templates_per_10s,
         )
     return ConsoleProvider()
+
+
+def make_history(settings: Settings, secrets: Secrets) -> HistorySource | None:
+    """Where the sync job reads history: WATI's history API (the Cloud API has none: its
+    history comes by `history` webhooks)."""
+    source = settings.sync.source
+    wati = settings.wati
+    if source == "none" or (source == "auto" and settings.whatsapp.provider != "wati"):
+        return None
+    if not wati.api_base or not secrets.wati_api_token:
+        return None  # warned at start
+    return WatiHistory(
+        api_base=wati.api_base,
+        token=secrets.wati_api_token,
+        channels={number: channel for channel, number in wati.channels.items()},
+        timeout_seconds=settings.outbox.request_timeout_seconds,
+    )
 
 
 def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
@@ -88,8 +109,13 @@ def create_app(
     base_dir: Path | None = None,
 ) -> web.Application:
     """Build the gateway. Nothing starts until the app runs (aiohttp's cleanup context)."""
-    secrets = Secrets.from_env(settings, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    secrets = Secrets.from_env(settings, environ)
     policy_for = build_policies(settings, base_dir)
+    try:
+        analyzer = analyzer_from(settings.analysis, environ)
+    except AnalysisError as exc:
+        raise SettingsError(str(exc)) from None
     config = RuntimeConfig(
         db_path=settings.storage.path,
         synchronous=settings.storage.synchronous,
@@ -109,6 +135,9 @@ def create_app(
         clock_mode=settings.clock.mode,
         provider=provider or make_provider(settings, secrets),
         policy_for=policy_for,
+        maintenance=settings.maintenance,
+        analyzer=analyzer,
+        history=make_history(settings, secrets),
     )
     auth = Authenticator(secrets.admin_token, runtime.store)
     gateway = Gateway(

@@ -115,7 +115,16 @@ def items_from(envelope: Envelope) -> list[IntakeItem]:
     return items
 
 
+def history_values(envelope: Envelope) -> list[msgspec.Raw]:
+    """The `value`s of the envelope's `history` changes (coexistence onboarding: the chats
+    of the WhatsApp Business app, pushed once), imported before the webhook is answered."""
+    return [c.value for e in envelope.entry for c in e.changes if c.field == "history"]
+
+
 def _change_items(entry: Entry, change: Change) -> list[IntakeItem]:
+    if change.field == "history":
+        raw = bytes(change.value)
+        return [_ignored("history", raw, "history", "imported", f"{len(raw)} bytes")]
     if change.field not in ("messages", "smb_message_echoes"):
         return [
             _ignored(

@@ -17,6 +17,17 @@ from actors.conversation.policy import (
     SessionSettings,
 )
 from actors.flows.model import TimeoutSettings
+from actors.jobs.cron import check, zone
+from actors.maintenance.analysis import AnalysisSettings
+from actors.maintenance.settings import (
+    AlertSettings,
+    ArchiveSettings,
+    CleanupSettings,
+    JobSettings,
+    MaintenanceSettings,
+    MetadataSettings,
+    SyncSettings,
+)
 
 
 class SettingsError(Exception):
@@ -140,7 +151,21 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     outbox: OutboxSettings = OutboxSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    jobs: JobSettings = JobSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    cleanup: CleanupSettings = CleanupSettings()
+    sync: SyncSettings = SyncSettings()
+    metadata: MetadataSettings = MetadataSettings()
+    alerts: AlertSettings = AlertSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     log: LogSettings = LogSettings()
+
+    @property
+    def maintenance(self) -> MaintenanceSettings:
+        """Seed 002's sections, as the maintenance jobs read them."""
+        return MaintenanceSettings(
+            self.jobs, self.archive, self.cleanup, self.sync, self.metadata, self.alerts
+        )
 
 
 class Secrets(msgspec.Struct, frozen=True):
@@ -177,9 +202,23 @@ def parse_settings(data: bytes | str) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings are not valid TOML: {exc}") from None
     try:
-        return msgspec.convert(parsed, type=Settings)
+        settings = msgspec.convert(parsed, type=Settings)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from None
+    _check_jobs(settings.jobs)
+    return settings
+
+
+def _check_jobs(jobs: JobSettings) -> None:
+    """Each schedule a cron expression (or "" for off), the time zone a known one."""
+    try:
+        zone(jobs.timezone)
+    except ValueError as exc:
+        raise SettingsError(f"invalid setting: {exc} - at `$.jobs.timezone`") from None
+    for name in ("cleanup", "archive", "sync", "metadata"):
+        problem = check(getattr(jobs, name))
+        if problem:
+            raise SettingsError(f"invalid setting: {problem} - at `$.jobs.{name}`")
 
 
 def load_settings(path: str | Path) -> Settings:

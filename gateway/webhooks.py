@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
+import structlog
 from aiohttp import web
 
 from gateway import cloud_events, wati_events
+from gateway.cloud_history import decode_history
 from gateway.context import Gateway, gateway_of
 from gateway.errors import ApiError, decoded
 from gateway.jsonio import json_response
 from gateway.providers.wati import outbox_id_of
 from gateway.signature import valid_signature, valid_token
+
+log = structlog.get_logger("webhooks")
 
 
 async def verify_cloud(request: web.Request) -> web.Response:
@@ -45,8 +50,22 @@ async def receive_cloud(request: web.Request) -> web.Response:
             "X-Hub-Signature-256",
         )
     envelope = decoded(cloud_events.decode_envelope, raw)
+    for value in cloud_events.history_values(envelope):
+        await _import_history(gw, value)
     result = await gw.runtime.accept(cloud_events.items_from(envelope))
     return json_response(result)
+
+
+async def _import_history(gw: Gateway, value: msgspec.Raw) -> None:
+    """Stored (idempotently) before the 200: a failure is answered 500 and Meta sends the
+    chunk again."""
+    history = decode_history(value)
+    for skipped in history.skipped:
+        log.warning("history_skipped", reason=skipped.reason, detail=skipped.detail)
+    if history.business_id and history.messages:
+        inserted, updated = await gw.runtime.import_history(history.business_id, history.messages)
+        log.info("history_imported", business_id=history.business_id, inserted=inserted,
+                 updated=updated, chunks=len(history.chunks))  # fmt: skip
 
 
 async def receive_wati(request: web.Request) -> web.Response:

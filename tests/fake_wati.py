@@ -12,6 +12,10 @@ Usage::
     ...
     await wati.deliver_echoes()     # post the echoes of the sends so far, in order
     wati.sent_texts()               # what customers received, in order
+    wati.add_history("966500000001", [item, ...])    # a chat's stored messages, oldest first
+    wati.fail_history(429, times=2, retry_after="3") # the next history requests fail
+    wati.hang_history(); ...; wati.release_history() # a history request that never answers
+    wati.history_requests()         # the history requests so far, in order
 
 Checks (a wrong request gets what WATI gives, so that a provider bug shows as a refusal):
 the bearer token (401, no body); v1 session text has every field in the query and no body
@@ -21,15 +25,23 @@ interactive bodies keep WATI's limits (1-3 buttons, titles up to 20; 1-10 rows, 
 24, descriptions up to 72); V3 routes are host-rooted (no tenant) and templates name their
 parameters. With `echo_first`, the echo is posted before the answer (the race of an echo
 that outruns WATI's response).
+
+History (v1 `GET getMessages/{target}?pageSize=&pageNumber=`, WATI_API.md section 4): the
+registered items are served in pages of `pageSize` (1-based `pageNumber`) inside
+`{"result": "success", "messages": {"items": [...]}}` (only `messages.items` is reported by an
+integrator; the rest of the envelope is unverified), newest first unless `history_order` is
+"oldest_first" (WATI documents no order); an unknown chat has no items. A hanging request
+waits on an asyncio.Event until `release_history()`, then answers as usual.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -42,6 +54,14 @@ class Planned:
     result_false: str | None = None
     recipient_errors: list[str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PlannedHistory:
+    status: int = 200
+    retry_after: str | None = None
+    result_false: str | None = None
+    hang: bool = False
 
 
 @dataclass
@@ -73,6 +93,10 @@ class FakeWati:
         self.echoes: list[dict[str, Any]] = []
         self.webhook: Webhook | None = None
         self.echo_first = False
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.history_order: Literal["newest_first", "oldest_first"] = "newest_first"
+        self.history_planned: deque[PlannedHistory] = deque()
+        self.history_released = asyncio.Event()
         self._ids = itertools.count(1)
         self.app = web.Application()
         v1 = f"/{tenant}/api/v1"
@@ -80,6 +104,7 @@ class FakeWati:
         self.app.router.add_post(f"{v1}/sendInteractiveButtonsMessage", self._buttons)
         self.app.router.add_post(f"{v1}/sendInteractiveListMessage", self._list)
         self.app.router.add_post("/api/ext/v3/messageTemplates/send", self._template)
+        self.app.router.add_get(f"{v1}/getMessages/{{target}}", self._history)
 
     def fail_next(
         self,
@@ -90,6 +115,34 @@ class FakeWati:
         headers: dict[str, str] | None = None,
     ) -> None:
         self.planned.append(Planned(status, result_false, recipient_errors, headers or {}))
+
+    def add_history(self, phone: str, items: list[dict[str, Any]]) -> None:
+        """Messages of the chat with `phone`, oldest first (after any added before)."""
+        self.history.setdefault(phone, []).extend(items)
+
+    def fail_history(
+        self,
+        status: int = 200,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        result_false: str | None = None,
+    ) -> None:
+        """The next `times` history requests answer `status` (with Retry-After when given),
+        or `200 {"result": false, "info": result_false}`."""
+        for _ in range(times):
+            self.history_planned.append(PlannedHistory(status, retry_after, result_false))
+
+    def hang_history(self, times: int = 1) -> None:
+        """The next `times` history requests wait until `release_history()`."""
+        self.history_released.clear()
+        self.history_planned.extend(PlannedHistory(hang=True) for _ in range(times))
+
+    def release_history(self) -> None:
+        self.history_released.set()
+
+    def history_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.route == "history"]
 
     def sent_texts(self) -> list[str]:
         return [r.text or "" for r in self.requests if r.status == 200 and r.text is not None]
@@ -186,6 +239,34 @@ class FakeWati:
              "recipients": [{"local_message_id": local, "phone_number": target,
                              "errors": errors}]}
         )  # fmt: skip
+
+    async def _history(self, request: web.Request) -> web.StreamResponse:
+        target = request.match_info["target"]
+        query = dict(request.query)
+        if not self._authorised(request):
+            self.requests.append(Request("history", target, query, None, 401))
+            return web.Response(status=401)
+        planned = self.history_planned.popleft() if self.history_planned else PlannedHistory()
+        self.requests.append(Request("history", target, query, None, planned.status))
+        if planned.hang:
+            await self.history_released.wait()
+        if planned.status != 200:
+            headers = {"Retry-After": planned.retry_after} if planned.retry_after else {}
+            return web.json_response({"message": "failed"}, status=planned.status,
+                                     headers=headers)  # fmt: skip
+        if planned.result_false is not None:
+            return web.json_response({"result": False, "info": planned.result_false})
+        if not target.isdigit():
+            return web.json_response({"result": False, "info": "Invalid Conversation"})
+        try:
+            size = int(query.get("pageSize", "50"))
+            number = int(query.get("pageNumber", "1"))
+        except ValueError:
+            return web.json_response({"code": 400, "message": "invalid paging"}, status=400)
+        items = self.history.get(target, [])
+        ordered = items[::-1] if self.history_order == "newest_first" else items
+        page = ordered[(number - 1) * size : number * size] if size > 0 and number > 0 else []
+        return web.json_response({"result": "success", "messages": {"items": page}})
 
     # --- answers ------------------------------------------------------------------------
 

@@ -270,6 +270,11 @@ class Sim:
         return items
 
 
+def conversation_timers(sim: Sim) -> int:
+    """Deadlines of conversations (not the outbox's or the scheduled jobs')."""
+    return sum(1 for key in sim.runtime.timers.deadline_keys() if str(key).startswith("c_"))
+
+
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 

@@ -908,7 +908,6 @@ def test_empty_entry_and_changes() -> None:
     [
         "account_update",
         "message_template_status_update",
-        "history",
         "user_preferences",
         "something_new",
     ],

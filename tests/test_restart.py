@@ -10,7 +10,7 @@ from actors.conversation.keys import conversation_id
 from actors.conversation.messages import CustomerMessage, Identity, encode_event
 from storage.sqlite.timefmt import iso
 from tests.conftest import MakeSim
-from tests.sim import BUSINESS, hours
+from tests.sim import BUSINESS, conversation_timers, hours
 
 PHONE = "966509491382"
 
@@ -24,7 +24,7 @@ async def test_pause_survives_a_restart_and_still_expires(make_sim: MakeSim) -> 
     await first.client.close()
 
     second = await make_sim()
-    assert len(second.runtime.timers) == 1
+    assert conversation_timers(second) == 1
     await second.customer_says(PHONE, "hello?")
     assert second.sent_texts() == []
     await second.advance(paused_at + hours(10) - second.now() - timedelta(seconds=1))

@@ -17,7 +17,7 @@ from actors.conversation.policy import NumberSettings
 from actors.flows.model import FlowTimeouts, TemplateRef, TimeoutSettings
 from gateway.settings import BotSettings, SessionSettings
 from tests.conftest import MakeSim
-from tests.sim import BUSINESS, Sim, cloud_text, settings_for
+from tests.sim import BUSINESS, Sim, cloud_text, conversation_timers, settings_for
 
 PHONE = "447700900123"
 MAIN = """
@@ -262,7 +262,7 @@ async def test_a_restart_between_reminder_and_timeout_fires_once(
     await first.client.close()
 
     second = await start()
-    assert len(second.runtime.timers) == 1
+    assert conversation_timers(second) == 1
     assert await deadlines(second) == {
         "timeout": (asked + minutes(15)).isoformat().replace("+00:00", "Z")
     }

@@ -14,6 +14,7 @@ import pytest
 import structlog
 
 from actors.flows.loader import FlowError, load_flows
+from actors.maintenance.settings import SyncSettings
 from actors.outbox.outbound import OutboundMessage, TemplateSend
 from gateway.providers.wati import WatiProvider, local_message_id, outbox_id_of, v3_base
 from gateway.settings import (
@@ -47,7 +48,7 @@ async def wati_gateway(
         whatsapp=WhatsAppSettings(provider="wati", phone_number_id=BUSINESS),
         wati=WatiSettings(api_base=str(server.make_url("/123456")), channels=channels or {}),
         outbox=OutboxSettings(max_attempts=4, retry_base_seconds=1.0),
-        **sections,
+        **{"sync": SyncSettings(source="none"), **sections},  # these count sends only
     )
     sim = await make_sim(settings, environ={**ENVIRON, "WATI_API_TOKEN": TOKEN})
     wati.webhook = lambda event: sim.client.post("/webhooks/wati", json=event)

@@ -18,6 +18,7 @@ from actors.conversation.domain_log import domain_events
 from actors.conversation.effects import Reply
 from actors.conversation.events import Event
 from actors.conversation.messages import (
+    Adopt,
     AgentMessage,
     AgentReply,
     Assign,
@@ -100,7 +101,7 @@ class ConversationActor(Actor[Message]):
         if state is None:
             who = (
                 message.who
-                if isinstance(message, CustomerMessage | AgentMessage | StartSession)
+                if isinstance(message, CustomerMessage | AgentMessage | StartSession | Adopt)
                 else None
             )
             if who is None:

@@ -9,7 +9,7 @@ from datetime import datetime
 import msgspec
 
 from actors.conversation.effects import Effect, Journal, Reply
-from actors.conversation.messages import Archive, MessagesRead, Unarchive
+from actors.conversation.messages import Adopt, Archive, MessagesRead, Unarchive
 from actors.conversation.state import ConversationState
 
 replace = msgspec.structs.replace
@@ -26,11 +26,14 @@ class ArchiveAnswer(msgspec.Struct, frozen=True):
 
 def maintain(
     state: ConversationState,
-    msg: Archive | Unarchive | MessagesRead,
+    msg: Archive | Unarchive | MessagesRead | Adopt,
     now: datetime,
     fx: list[Effect],
 ) -> ConversationState:
     match msg:
+        case Adopt():
+            fx.append(Reply(state.id))
+            return state
         case Archive():
             if state.archived_at is not None:
                 fx.append(Reply(ArchiveAnswer(state.id, False, state.archived_at, "archived")))

@@ -162,6 +162,13 @@ class Unarchive(msgspec.Struct, tag="unarchive", frozen=True):
     by: str = "api"
 
 
+class Adopt(msgspec.Struct, tag="adopt", frozen=True):
+    """Make sure the conversation exists (created from `who` if new): history is about to
+    be imported into it."""
+
+    who: Identity
+
+
 class MessagesRead(msgspec.Struct, tag="messages_read", frozen=True):
     """`count` of the customer's messages were marked read (`POST /api/messages/status`)."""
 
@@ -169,7 +176,7 @@ class MessagesRead(msgspec.Struct, tag="messages_read", frozen=True):
 
 
 SessionCommand = StartSession | Assign | Release | EndSession | AgentReply
-MaintenanceCommand = Archive | Unarchive | MessagesRead
+MaintenanceCommand = Archive | Unarchive | MessagesRead | Adopt
 Command = Wake | PauseRequest | ResumeRequest | Ping | SessionCommand | MaintenanceCommand
 Message = InboundEvent | Command
 

@@ -24,6 +24,7 @@ from actors.conversation.customer import annotate, annotation, content_of, recor
 from actors.conversation.effects import Effect, Journal, Record, Reply, Send
 from actors.conversation.maintenance import maintain, unarchive
 from actors.conversation.messages import (
+    Adopt,
     AgentMessage,
     AgentReply,
     Archive,
@@ -90,7 +91,7 @@ def step(
             fx.append(Reply(had))
         case Wake() | Ping():
             fx.append(Reply(None))
-        case Archive() | Unarchive() | MessagesRead():
+        case Archive() | Unarchive() | MessagesRead() | Adopt():
             state = maintain(state, msg, now, fx)
         case StartSession():
             if state.session is not None:

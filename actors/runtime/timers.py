@@ -38,6 +38,10 @@ class TimerService:
     def __len__(self) -> int:
         return len(self._current)
 
+    def deadline_keys(self) -> list[Hashable]:
+        """The keys with a deadline."""
+        return list(self._current)
+
     @property
     def running(self) -> bool:
         return self._running
