@@ -10,6 +10,7 @@ from gateway.auth import requires
 from gateway.context import GATEWAY, gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import json_response, read_json
+from gateway.maintenance_metrics import MaintenanceSource
 from gateway.metrics import METRICS, GatewayMetrics, RuntimeSource
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600
@@ -58,6 +59,10 @@ async def healthz(request: web.Request) -> web.Response:
         "outbox_in_flight": runtime.sender.in_flight,
         "provider": runtime.provider.name,
         "warnings": gw.warnings,
+        "alerts": [
+            {"alert": name, "message": message}
+            for name, message in sorted(runtime.maintenance_stats.alerts.items())
+        ],
     }
     return json_response(body, status=200 if ok else 503)
 
@@ -67,7 +72,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = GatewayMetrics([RuntimeSource(app[GATEWAY].runtime)])
+    runtime = app[GATEWAY].runtime
+    app[METRICS] = GatewayMetrics(
+        [
+            RuntimeSource(runtime),
+            MaintenanceSource(runtime.maintenance_stats, lambda: runtime.clock.now()),
+        ]
+    )
     app.router.add_get("/api/admin/clock", get_clock)
     app.router.add_post("/api/admin/clock/advance", advance_clock)
     app.router.add_get("/healthz", healthz)

@@ -19,6 +19,7 @@ from gateway import (
     api_conversations,
     api_dashboard,
     api_flows,
+    api_maintenance,
     api_media,
     api_operators,
     api_pauses,
@@ -153,6 +154,7 @@ def create_app(
     )
     app[GATEWAY] = gateway
     webhooks.add_routes(app)
+    api_maintenance.add_routes(app)  # before /api/conversations/{id}
     api_conversations.add_routes(app)
     api_flows.add_routes(app)
     api_dashboard.add_routes(app)

@@ -42,6 +42,7 @@ from storage.views import (
     JobState,
     JournalEntry,
     MessageView,
+    MetadataView,
     OperatorStats,
     OperatorView,
     OutboxCounts,
@@ -296,13 +297,15 @@ class Store(Protocol):
 
     async def database_stats(self) -> DatabaseStats: ...
 
-    async def merge_message_metadata(self, message_id: str, change: MetadataChange) -> bool:
-        """False when there is no such message."""
+    async def merge_message_metadata(
+        self, message_id: str, change: MetadataChange
+    ) -> MetadataView | None:
+        """The merged metadata; None when there is no such message."""
 
     async def merge_conversation_metadata(
         self, conversation_id: str, change: MetadataChange
-    ) -> bool:
-        """False when there is no such conversation."""
+    ) -> MetadataView | None:
+        """The merged metadata; None when there is no such conversation."""
 
     async def update_message_statuses(
         self, changes: list[MessageStatusChange], now: datetime

@@ -338,3 +338,13 @@ class ConversationRef(msgspec.Struct, frozen=True, gc=False):
     phone: str | None
     last_activity_at: datetime | None
     archived: bool
+
+
+class MetadataView(msgspec.Struct, frozen=True, gc=False):
+    """A message's or conversation's tags, category, sentiment and custom fields."""
+
+    tags: list[str]
+    category: str | None
+    sentiment: str | None
+    metadata: dict[str, Any]
+    auto_archive_after_days: int | None = None

@@ -137,11 +137,15 @@ async def test_metadata_merges(store: Store) -> None:
     await commit(store, conversation("c1"), messages=[row])
     mid = row.view.id
     assert await store.merge_message_metadata(mid, MetadataChange(tags=["b", "a"], category="x"))
-    assert await store.merge_message_metadata(
+    merged = await store.merge_message_metadata(
         mid, MetadataChange(tags=["c"], remove_tags=["a"], metadata={"k": 1}, sentiment="neutral")
     )
-    assert await store.merge_message_metadata("999999", MetadataChange(tags=["x"])) is False
-    assert await store.merge_message_metadata("nope", MetadataChange(tags=["x"])) is False
+    assert merged is not None
+    assert (merged.tags, merged.category, merged.sentiment, merged.metadata) == (
+        ["b", "c"], "x", "neutral", {"k": 1},
+    )  # fmt: skip
+    assert await store.merge_message_metadata("999999", MetadataChange(tags=["x"])) is None
+    assert await store.merge_message_metadata("nope", MetadataChange(tags=["x"])) is None
     assert await store.merge_conversation_metadata(
         "c1", MetadataChange(tags=["vip"], metadata={"a": 1, "b": 2}, category="sales")
     )
@@ -153,7 +157,7 @@ async def test_metadata_merges(store: Store) -> None:
     assert (view.tags, view.category, view.metadata) == (
         ["vip"], "sales", {"b": 2, "sentiment": "positive"},
     )  # fmt: skip
-    assert await store.merge_conversation_metadata("nope", MetadataChange()) is False
+    assert await store.merge_conversation_metadata("nope", MetadataChange()) is None
 
 
 @covers("update_message_statuses")

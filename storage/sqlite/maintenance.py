@@ -13,7 +13,14 @@ from storage.rows import MessageRow, MessageStatusChange, MetadataChange, SyncRo
 from storage.sqlite import messages
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso, iso_or_none, parse_iso, parse_iso_or_none
-from storage.views import ConversationRef, JobState, MessageView, StatusBatch, SyncStatusView
+from storage.views import (
+    ConversationRef,
+    JobState,
+    MessageView,
+    MetadataView,
+    StatusBatch,
+    SyncStatusView,
+)
 
 _json = msgspec.json.Encoder()
 _tags = msgspec.json.Decoder(list[str])
@@ -44,40 +51,45 @@ def _merged(row: tuple[Any, ...], change: MetadataChange) -> tuple[str, str | No
     )
 
 
-def merge_message(conn: sqlite3.Connection, message_id: int, change: MetadataChange) -> bool:
+def merge_message(
+    conn: sqlite3.Connection, message_id: int, change: MetadataChange
+) -> MetadataView | None:
     row = conn.execute(
         "SELECT tags, category, metadata, sentiment FROM messages WHERE id = ?", (message_id,)
     ).fetchone()
     if row is None:
-        return False
+        return None
     tags, category, fields, sentiment = _merged(row, change)
     conn.execute(
         "UPDATE messages SET tags = ?, category = ?, metadata = ?, sentiment = ? WHERE id = ?",
         (tags, category, fields, sentiment, message_id),
     )
-    return True
+    return MetadataView(_tags.decode(tags), category, sentiment, _fields.decode(fields))
 
 
 def merge_conversation(
     conn: sqlite3.Connection, conversation_id: str, change: MetadataChange
-) -> bool:
+) -> MetadataView | None:
     row = conn.execute(
-        "SELECT tags, category, metadata, NULL FROM conversations WHERE id = ?",
+        "SELECT tags, category, metadata, NULL, auto_archive_after_days FROM conversations"
+        " WHERE id = ?",
         (conversation_id,),
     ).fetchone()
     if row is None:
-        return False
+        return None
     if change.sentiment is not None:
         change = msgspec.structs.replace(
             change, metadata={**(change.metadata or {}), "sentiment": change.sentiment}
         )
-    tags, category, fields, _ = _merged(row, change)
+    tags, category, fields, _ = _merged(row[:4], change)
+    days = change.auto_archive_after_days if change.auto_archive_after_days is not None else row[4]
     conn.execute(
         "UPDATE conversations SET tags = ?, category = ?, metadata = ?,"
-        " auto_archive_after_days = coalesce(?, auto_archive_after_days) WHERE id = ?",
-        (tags, category, fields, change.auto_archive_after_days, conversation_id),
+        " auto_archive_after_days = ? WHERE id = ?",
+        (tags, category, fields, days, conversation_id),
     )
-    return True
+    decoded = _fields.decode(fields)
+    return MetadataView(_tags.decode(tags), category, decoded.get("sentiment"), decoded, days)
 
 
 def update_statuses(

@@ -53,6 +53,7 @@ from storage.views import (
     JobState,
     JournalEntry,
     MessageView,
+    MetadataView,
     OperatorStats,
     OperatorView,
     OutboxCounts,
@@ -379,16 +380,18 @@ class SqliteStore:
     async def database_stats(self) -> DatabaseStats:
         return await upkeep.stats(self._reader)
 
-    async def merge_message_metadata(self, message_id: str, change: MetadataChange) -> bool:
+    async def merge_message_metadata(
+        self, message_id: str, change: MetadataChange
+    ) -> MetadataView | None:
         if not (message_id.isascii() and message_id.isdigit()) or len(message_id) > 18:
-            return False
+            return None
         return await self._writer.submit(
             partial(maintenance.merge_message, message_id=int(message_id), change=change)
         )
 
     async def merge_conversation_metadata(
         self, conversation_id: str, change: MetadataChange
-    ) -> bool:
+    ) -> MetadataView | None:
         return await self._writer.submit(
             partial(maintenance.merge_conversation, conversation_id=conversation_id,
                     change=change)
