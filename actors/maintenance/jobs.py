@@ -17,6 +17,7 @@ def maintenance_jobs(m: Maintenance) -> list[Job]:
     return [
         Job("cleanup", schedules.cleanup, partial(cleanup_job, m)),
         Job("archive", schedules.archive, partial(archive_job, m)),
-        Job("sync", schedules.sync, partial(sync_job, m)),
+        # Without a history source there is nothing to read: the sync runs only when asked.
+        Job("sync", schedules.sync if m.history is not None else "", partial(sync_job, m)),
         Job("metadata", schedules.metadata, partial(metadata_job, m)),
     ]

@@ -85,6 +85,11 @@ async def sync_one(
     except HistoryError as exc:
         m.stats.synced(time.monotonic() - started, False, 0)
         return 0, await _failed(m, ref.id, state, exc, now)
+    except Exception as exc:  # a bug or a surprise of the provider's: this chat fails, not the run
+        log.exception("sync_error", conversation_id=ref.id)
+        m.stats.synced(time.monotonic() - started, False, 0)
+        error = HistoryError("unexpected", retryable=True, detail=type(exc).__name__)
+        return 0, await _failed(m, ref.id, state, error, now)
     m.stats.synced(time.monotonic() - started, True, inserted + updated)
     m.stats.alert(f"sync_failing:{ref.id}", None)
     await m.store.save_sync_status(
