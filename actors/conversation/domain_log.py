@@ -42,6 +42,8 @@ _JOURNAL: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("timeout", "fallback_flow_missing"): ("flow_fallback_failed", {"reason": "missing_flow"}),
     ("conversation", "closed"): ("conversation_closed", {}),
     ("conversation", "reopened"): ("conversation_reopened", {}),
+    ("conversation", "archived"): ("conversation_archived", {}),
+    ("conversation", "unarchived"): ("conversation_unarchived", {}),
     ("agent_session", "session_started"): ("session_started", {}),
     ("conversation", "number_changed"): ("customer_number_changed", {}),
 }
@@ -107,6 +109,9 @@ def _journaled(conversation_id: str, line: Journal) -> None:
             extra = {"reason": line.detail or ""}
         elif event == "flow_fallback":
             extra = {"flow": line.detail or ""}
+        elif event in ("conversation_archived", "conversation_unarchived"):
+            reason, _, by = (line.detail or "").rpartition(" by ")
+            extra = {"reason": reason, "by": by} if reason else {"by": by}
         elif event == "automatic_message_not_sent":
             extra = {**extra, "what": line.detail or ""}
         log.info(event, **fields, **extra)
