@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from bench import intake, lateness, mass_expiry, memory, peer, recovery
+from bench import archive, intake, lateness, mass_expiry, memory, peer, recovery
 from bench.common import RUNS, Row, print_table
 
 BENCHES = {
@@ -17,6 +17,7 @@ BENCHES = {
     "recovery": recovery,
     "mass_expiry": mass_expiry,
     "lateness": lateness,
+    "archive": archive,
 }
 
 

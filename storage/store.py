@@ -53,6 +53,8 @@ from storage.views import (
     SyncStatusView,
 )
 
+ARCHIVE_CHUNK = 1000  # messages moved into an archive per write
+
 
 class StoreError(Exception):
     """Base of the store's named errors."""

@@ -12,6 +12,7 @@ from actors.conversation.maintenance import ArchiveAnswer
 from actors.conversation.messages import Archive
 from actors.jobs.scheduler import JobRun
 from actors.maintenance.context import Maintenance, log
+from storage.store import ARCHIVE_CHUNK
 
 
 async def archive_job(m: Maintenance, run: JobRun) -> dict[str, Any]:
@@ -62,7 +63,7 @@ async def move_all(m: Maintenance, conversation_id: str, compress: bool) -> tupl
     moved = stored = 0
     while True:
         count, size = await m.store.archive_chunk(conversation_id, compress, m.clock.now())
-        if count == 0:
-            return moved, stored
         moved, stored = moved + count, stored + size
+        if count < ARCHIVE_CHUNK:  # that was the last (or there was none)
+            return moved, stored
         await asyncio.sleep(0)  # let the webhooks' writes in between

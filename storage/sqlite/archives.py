@@ -14,9 +14,10 @@ import msgspec
 
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso, parse_iso, parse_iso_or_none
+from storage.store import ARCHIVE_CHUNK
 from storage.views import ArchiveCandidate, ArchiveView
 
-CHUNK = 1000
+CHUNK = ARCHIVE_CHUNK
 _encode = msgspec.json.Encoder()
 
 

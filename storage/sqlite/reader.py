@@ -40,9 +40,12 @@ class Reader:
         return list(rows)
 
     async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        """The first row. Read in one call on the connection's thread: a cursor left open
+        across an await would hold its read snapshot, and the reads queued meanwhile on this
+        shared connection would see that older snapshot (a write committed in between
+        missing from them)."""
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.one(sql, params)
