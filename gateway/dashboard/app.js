@@ -17,6 +17,7 @@ const state = {
   me: null,
   tab: "waiting",
   open: new Map(), // open sessions by id: the Waiting, Active and All lists
+  latest: new Map(), // the newest view of every session seen (ended ones too), by id
   history: { items: [], total: 0, offset: 0 },
   names: new Map(), // operator id -> name
   canned: [],
@@ -108,6 +109,7 @@ function signOut(message) {
   token.clear();
   state.me = null;
   state.open.clear();
+  state.latest.clear();
   state.unread.clear();
   state.chat = null;
   closeChatView();
@@ -157,8 +159,9 @@ async function loadOperators() {
 
 /** A session as it now stands; the lists follow. `quiet`: no notification. */
 function upsert(session, { quiet = false } = {}) {
-  const known = state.open.get(session.id);
+  const known = state.latest.get(session.id);
   if (known && known.rev > session.rev) return;
+  state.latest.set(session.id, session);
   if (session.status === "ended") state.open.delete(session.id);
   else state.open.set(session.id, session);
   if (state.chat && state.chat.session.id === session.id) {
@@ -412,8 +415,10 @@ async function openChat(sessionId, { keepScroll = false } = {}) {
   ]);
   if (ticket !== opening) return;
   setServerNow(detail.now);
-  const session = state.open.get(sessionId) && state.open.get(sessionId).rev > detail.rev
-    ? state.open.get(sessionId) : detail;
+  // The feed may have told of a newer state while these were read (an end, an assignment).
+  const seen = state.latest.get(sessionId);
+  const session = seen && seen.rev > detail.rev ? seen : detail;
+  upsert(detail, { quiet: true });
   state.chat = {
     session,
     context: context.items,
