@@ -28,11 +28,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
-import msgspec
 import structlog
 
 from actors.outbox.outbound import OutboundMessage, SendResult
 from gateway.providers.cloud import retry_seconds
+from gateway.providers.wati_answers import info_of, json_or_none
 
 log = structlog.get_logger("wati_provider")
 LOCAL_ID = re.compile(r"gw-([0-9]{1,18})")
@@ -145,7 +145,7 @@ class WatiProvider:
         return self._read(status, raw, retry_after, local)
 
     def _read(self, status: int, raw: bytes, retry_after: str | None, local: str) -> SendResult:
-        document = _json(raw)
+        document = json_or_none(raw)
         if status in (401, 403):
             if not self._token_refused:
                 self._token_refused = True
@@ -156,12 +156,14 @@ class WatiProvider:
                 ok=False,
                 retryable=True,
                 error_code=status,
-                error_detail=f"HTTP {status} {_info(document)}".strip(),
+                error_detail=f"HTTP {status} {info_of(document)}".strip(),
                 retry_after=retry_seconds(retry_after),
             )
         if not 200 <= status < 300:
             return SendResult(
-                ok=False, error_code=status, error_detail=f"HTTP {status} {_info(document)}".strip()
+                ok=False,
+                error_code=status,
+                error_detail=f"HTTP {status} {info_of(document)}".strip(),
             )
         self._token_refused = False
         refusal = _refusal(document)
@@ -175,29 +177,13 @@ class WatiProvider:
             self._session = None
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return msgspec.json.decode(raw) if raw.strip() else None
-    except (msgspec.DecodeError, RecursionError):
-        return None
-
-
-def _info(document: Any) -> str:
-    if isinstance(document, dict):
-        for key in ("info", "message", "error"):
-            value = document.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return ""
-
-
 def _refusal(document: Any) -> str | None:
     """Why a 200 is a failure: `result: false`, `success: false`, a recipient's `errors`,
     or a message whose status is `failed`; None when it was accepted."""
     if not isinstance(document, dict):
         return None
     if document.get("result") is False or document.get("success") is False:
-        return _info(document) or "refused by WATI"
+        return info_of(document) or "refused by WATI"
     recipients = document.get("recipients") or document.get("receivers") or []
     for recipient in recipients if isinstance(recipients, list) else []:
         errors = recipient.get("errors") if isinstance(recipient, dict) else None

@@ -45,6 +45,7 @@ from actors.maintenance.history import (
 from gateway.cloud_events import parse_timestamp
 from gateway.providers.cloud import retry_seconds
 from gateway.providers.wati import USER_AGENT, RatePacer, outbox_id_of
+from gateway.providers.wati_answers import info_of, json_or_none
 from gateway.wati_events import WatiEvent, structure
 
 log = structlog.get_logger("wati_history")
@@ -172,7 +173,7 @@ class WatiHistory:
 
 def page_items(status: int, raw: bytes, retry_after: str | None) -> list[Any]:
     """The items of one answer, or the HistoryError it amounts to."""
-    document = _json(raw)
+    document = json_or_none(raw)
     if status in (401, 403):
         raise HistoryError("auth", retryable=False, status=status, detail="token refused")
     if status == 429 or status >= 500:
@@ -182,14 +183,14 @@ def page_items(status: int, raw: bytes, retry_after: str | None) -> list[Any]:
             retryable=True,
             status=status,
             retry_after=retry_seconds(retry_after),
-            detail=_info(document),
+            detail=info_of(document),
         )
     if not 200 <= status < 300:
-        raise HistoryError("bad_request", retryable=False, status=status, detail=_info(document))
+        raise HistoryError("bad_request", retryable=False, status=status, detail=info_of(document))
     if not isinstance(document, dict):
         raise HistoryError("bad_response", retryable=False, status=status, detail="not JSON")
     if document.get("result") is False or document.get("ok") is False:
-        raise HistoryError("refused", retryable=False, status=status, detail=_info(document))
+        raise HistoryError("refused", retryable=False, status=status, detail=info_of(document))
     messages = document.get("messages")
     items = messages.get("items") if isinstance(messages, dict) else messages
     if not isinstance(items, list):
@@ -292,19 +293,3 @@ def _order(times: list[datetime], previous: datetime | None, known: bool | None)
     if previous is not None and previous != times[0]:
         return times[0] < previous
     return None
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return msgspec.json.decode(raw) if raw.strip() else None
-    except (msgspec.DecodeError, RecursionError):
-        return None
-
-
-def _info(document: Any) -> str:
-    if isinstance(document, dict):
-        for key in ("info", "message", "error"):
-            value = document.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-    return ""
