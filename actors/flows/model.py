@@ -18,11 +18,9 @@ class TemplateRef(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     params: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class FlowTimeouts(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """Timeout keys that a layer sets (a flow's `[timeouts]`, a business number's): each one
-    left out is taken from the layer below."""
+class TimeoutKeys(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The timeout keys every layer may set (None: taken from the layer below)."""
 
-    inactivity_minutes: float | None = None
     reminder_after_minutes: float | None = None
     reminder_text: str | None = None
     reminder_template: TemplateRef | None = None
@@ -32,6 +30,13 @@ class FlowTimeouts(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     timeout_template: TemplateRef | None = None
     close_text: str | None = None
     close_template: TemplateRef | None = None
+
+
+class FlowTimeouts(TimeoutKeys, frozen=True, kw_only=True):
+    """A flow's `[timeouts]` or a business number's: the keys it sets, and the inactivity
+    timeout (no customer message for that long)."""
+
+    inactivity_minutes: float | None = None
 
 
 class TimeoutSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -80,25 +85,14 @@ class MenuNode(
     list_button: str = "Choose"
 
 
-class QuestionNode(
-    msgspec.Struct, tag="question", tag_field="type", forbid_unknown_fields=True, frozen=True
-):
+class QuestionNode(TimeoutKeys, tag="question", tag_field="type", frozen=True, kw_only=True):
     """Ask `text`, save the answer as `save_as`, go on to `next`; its own timeout keys come
     first, before the flow's."""
 
     text: str
     save_as: str
     next: str = "end"
-    timeout_minutes: float | None = None
-    reminder_after_minutes: float | None = None
-    reminder_text: str | None = None
-    reminder_template: TemplateRef | None = None
-    action: Action | None = None
-    fallback_flow: str | None = None
-    timeout_text: str | None = None
-    timeout_template: TemplateRef | None = None
-    close_text: str | None = None
-    close_template: TemplateRef | None = None
+    timeout_minutes: float | None = None  # counted from when it was asked
 
 
 class HandoffNode(
