@@ -76,6 +76,8 @@ class RuntimeConfig:
     retry_max: float = 3600.0
     outbox_drain_seconds: float = 10.0
     events_kept: int = 10_000
+    messages_per_second: float = 80.0
+    outbox_max_queued: int = 10_000
 
 
 class Runtime:
@@ -156,6 +158,8 @@ class Runtime:
             retry_base=self.config.retry_base,
             retry_max=self.config.retry_max,
             drain_seconds=self.config.outbox_drain_seconds,
+            messages_per_second=self.config.messages_per_second,
+            max_queued=self.config.outbox_max_queued,
         )
         for key, when in await store.wakeups():
             self.timers.schedule(key, when)

@@ -129,6 +129,8 @@ def create_app(
         retry_max=settings.outbox.retry_max_seconds,
         outbox_drain_seconds=settings.outbox.drain_seconds,
         events_kept=settings.realtime.events_kept,
+        messages_per_second=settings.whatsapp.messages_per_second,
+        outbox_max_queued=settings.outbox.max_queued,
     )
     runtime = Runtime(
         config,

@@ -62,6 +62,9 @@ class WhatsAppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     app_secret_env: str = "WHATSAPP_APP_SECRET"
     access_token_env: str = "WHATSAPP_TOKEN"
     graph_api_base: str = "https://graph.facebook.com/v21.0"
+    # Sends a second per business number (Meta's default throughput; up to 1000 for numbers
+    # Meta has raised); 0 turns the pace off. A throttling answer halves it for a while.
+    messages_per_second: Annotated[float, msgspec.Meta(ge=0)] = 80.0
 
 
 class WatiSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -102,6 +105,7 @@ class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     retry_max_seconds: float = 3600.0
     request_timeout_seconds: float = 15.0
     drain_seconds: float = 10.0
+    max_queued: Annotated[int, msgspec.Meta(ge=1)] = 10_000  # beyond, sends wait in the table
 
 
 class RealtimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

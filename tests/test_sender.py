@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 from actors.outbox.outbound import OutboundMessage, SendResult
@@ -107,3 +108,53 @@ async def test_the_outbox_id_travels_in_the_body(make_sim: MakeSim) -> None:
     await sim.customer_says(PHONE, "hi")
     await sim.customer_says(PHONE, "hello")
     assert [m.outbox_id for m in recorder.sent] == [1, 2]
+
+
+async def test_past_the_memory_bound_sends_wait_in_the_table_and_all_go(
+    make_sim: MakeSim, db_path: Path
+) -> None:
+    """With room for 3 sends in memory, 12 customers' replies: the rest wait in the outbox
+    table (committed there already), are read back as the queue drains, and each is sent
+    once."""
+    gated = GatedProvider()
+    settings = settings_for(db_path, outbox=OutboxSettings(max_queued=3))
+    sim = await make_sim(settings, provider=gated)
+    for i in range(12):
+        raw = json.dumps(cloud_text(f"4477009{i:05d}", "hi", wamid=f"wamid.M{i}", ts=sim.ts()))
+        response = await sim.client.post(
+            "/webhooks/whatsapp",
+            data=raw.encode(),
+            headers={"X-Hub-Signature-256": sign(raw.encode(), APP_SECRET)},
+        )
+        assert response.status == 200
+    await gated.started.wait()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    sender = sim.runtime.sender
+    assert len(sender._known) <= 3, "no more than the bound in memory"
+    assert [status for status, _ in outbox_rows(db_path)].count("pending") == 12
+    gated.gate.set()
+    await sim.settle()
+    assert sorted(m.to for m in gated.sent) == sorted(f"4477009{i:05d}" for i in range(12))
+    assert [status for status, _ in outbox_rows(db_path)] == ["sent"] * 12
+
+
+async def test_a_throttled_answer_slows_the_number_down(make_sim: MakeSim) -> None:
+    """A 429 (or 130429) halves the number's pace, and is retried."""
+
+    class Throttling(Recorder):
+        calls = 0
+
+        async def send(self, message: OutboundMessage) -> SendResult:
+            self.calls += 1
+            if self.calls == 1:
+                return SendResult(ok=False, retryable=True, error_code=130429, retry_after=0.01)
+            return await super().send(message)
+
+    provider = Throttling()
+    sim = await make_sim(provider=provider)
+    await post_hi(sim)
+    await sim.settle()
+    assert sim.runtime.sender.pace.current("310000000000002") < 80
+    await sim.advance(timedelta(seconds=1))
+    assert [m.text for m in provider.sent] == ["How can we help you today?"]

@@ -37,6 +37,7 @@ def test_shipped_file_has_every_contract_key() -> None:
         "app_secret_env",
         "access_token_env",
         "graph_api_base",
+        "messages_per_second",
         "webhook_token_env",
         "api_base",
         "api_token_env",

@@ -4,7 +4,8 @@ Sends committed by a step are handed over in memory (no read back from the datab
 store is scanned only at start-up and when a retry falls due. One send in flight per
 recipient, in commit order (WhatsApp does not keep the order of concurrent sends); a
 recipient whose send waits for a retry holds its later messages back. At most
-`concurrency` sends in flight in all. Retry times are one deadline in the shared heap.
+`concurrency` sends in flight in all, at most `messages_per_second` for each business number
+(`pace.py`; a throttling answer slows it down). Retry times are one deadline in the shared heap.
 
 Stopping lets the sends in flight finish (within `drain_seconds`) and records them, so a
 clean restart sends nothing twice; only a send still unanswered after that is cancelled,
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from actors.outbox.outbound import OutboundProvider, SendResult, decode_outbound
+from actors.outbox.pace import THROTTLED, Pace
 from actors.runtime.clock import Clock
 from storage.store import Store
 from storage.views import DueSend
@@ -42,6 +44,8 @@ class OutboxSender:
         retry_base: float,
         retry_max: float,
         drain_seconds: float = 10.0,
+        messages_per_second: float = 80.0,
+        max_queued: int = 10_000,
     ) -> None:
         self._store = store
         self._provider = provider
@@ -52,6 +56,12 @@ class OutboxSender:
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._drain_seconds = drain_seconds
+        self.pace = Pace(messages_per_second)
+        # Past `max_queued` sends in memory, the rest wait in the outbox table (they are
+        # committed there already) and are read back, in order, as the queue drains.
+        self._max_queued = max_queued
+        self._overflow = False
+        self._deferred_upto = 0  # the largest id left in the table while overflowing
         self._queues: dict[str, deque[DueSend]] = {}  # per recipient, commit order
         self._ready: deque[str] = deque()  # recipients with mail and nothing in flight
         self._busy: set[str] = set()  # a send in flight, or one waiting for its retry
@@ -70,7 +80,9 @@ class OutboxSender:
 
     @property
     def idle(self) -> bool:
-        return not (self._sending or self._ready or self._due_retries or self._scan)
+        return not (
+            self._sending or self._ready or self._due_retries or self._scan or self._overflow
+        )
 
     @property
     def in_flight(self) -> int:
@@ -80,10 +92,16 @@ class OutboxSender:
         """Pick up whatever is pending in the store (left from before a restart)."""
         self.wake()
 
-    def submit(self, sends: list[DueSend]) -> None:
-        """Sends just committed by a step, in their commit order."""
+    def submit(self, sends: list[DueSend], *, scanned: bool = False) -> None:
+        """Sends just committed by a step (or read back from the table), in their commit
+        order. While the queue is full they stay in the table, and new ones too, so that a
+        recipient's messages still go in order."""
         for send in sends:
             if send.id in self._known:
+                continue
+            if (self._overflow and not scanned) or len(self._known) >= self._max_queued:
+                self._overflow = True
+                self._deferred_upto = max(self._deferred_upto, send.id)
                 continue
             self._known.add(send.id)
             queue = self._queues.setdefault(send.recipient, deque())
@@ -128,7 +146,8 @@ class OutboxSender:
             while True:
                 self._rescan = False
                 now = self._clock.now()
-                rows = await self._store.due_sends(now, limit=10_000)
+                limit = 10_000
+                rows = await self._store.due_sends(now, limit=limit)
                 fresh = []
                 for row in rows:
                     if row.id in self._retry_wait:
@@ -136,7 +155,14 @@ class OutboxSender:
                         self._due_retries.append(row)
                     elif row.id not in self._known:
                         fresh.append(row)
-                self.submit(fresh)
+                deferred = self._deferred_upto
+                self._deferred_upto = 0
+                self.submit(fresh, scanned=True)
+                refilled = self._deferred_upto != 0  # the queue filled up again
+                self._deferred_upto = max(self._deferred_upto, deferred)
+                if self._overflow and not refilled and (not rows or rows[-1].id >= deferred):
+                    self._overflow = False  # every send left in the table is queued now
+                    self._deferred_upto = 0
                 await self._schedule_next_retry(now)
                 if not self._rescan:
                     break
@@ -176,6 +202,7 @@ class OutboxSender:
         retrying = False
         try:
             message = decode_outbound(row.body)
+            await self.pace.slot(message.business_id)
             try:
                 result = await self._provider.send(message)
             except asyncio.CancelledError:
@@ -191,6 +218,8 @@ class OutboxSender:
             else:
                 self._known.discard(row.id)
                 self._release(row.recipient)
+            if self._overflow and len(self._known) < self._max_queued // 2:
+                self.wake()  # read back what waits in the table
             self._pump()
 
     def _release(self, recipient: str) -> None:
@@ -208,6 +237,9 @@ class OutboxSender:
             log.info("message_sent", conversation_id=conversation_id, outbox_id=row.id)
             return False
         detail = result.error_detail or "send failed"
+        if result.error_code in THROTTLED:
+            rate = self.pace.throttled(decode_outbound(row.body).business_id)
+            log.warning("send_throttled", code=result.error_code, messages_per_second=rate)
         if result.retryable and row.attempts + 1 < self._max_attempts:
             self.retried += 1
             delay = min(self._retry_max, result.retry_after or self._retry_base * 4**row.attempts)
