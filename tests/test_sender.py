@@ -128,8 +128,9 @@ async def test_past_the_memory_bound_sends_wait_in_the_table_and_all_go(
         )
         assert response.status == 200
     await gated.started.wait()
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await sim.runtime.backlog.wait_idle()
+    await sim.runtime.registry.wait_idle()  # every reply committed (the sends are gated)
+    await sim.runtime.store.wait_idle()
     sender = sim.runtime.sender
     assert len(sender._known) <= 3, "no more than the bound in memory"
     assert [status for status, _ in outbox_rows(db_path)].count("pending") == 12
