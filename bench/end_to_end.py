@@ -18,7 +18,7 @@ webhooks over 20k conversations, 32 connections; every server on the server core
 The gateway and the floor each keep ONE database across the runs (it grows run by run, as
 in production), and every run sends message ids of its own (no duplicates). Each run's
 figures are printed so that the drift shows. `BENCH_PROFILE=1` adds one more run under
-py-spy (`bench/profile_agg.py` aggregates it into bench/results/).
+py-spy and perf (`bench/profile_agg.py` aggregates them into bench/results/).
 """
 
 from __future__ import annotations
@@ -141,6 +141,19 @@ def outbox_pending(base: str) -> int:
     return int(float(found.group(1))) if found else 0
 
 
+def metric(base: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", _get(base + "/metrics").decode(), re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def _io(server: Server) -> dict[str, int]:
+    """/proc/PID/io: bytes through read/write calls (rchar, wchar) and to or from the
+    block device (read_bytes, write_bytes)."""
+    assert server.proc is not None
+    text = Path(f"/proc/{server.proc.pid}/io").read_text()
+    return {k: int(v) for k, v in (line.split(": ") for line in text.splitlines())}
+
+
 def _busy(h: dict[str, Any]) -> int:
     """What is left to do, as far as `/healthz` tells."""
     return (
@@ -198,6 +211,9 @@ def run_gateway(server: Server, run: str, spy: Path | None = None) -> dict[str, 
     wait_drained(base)
     before = health(base)
     requests = _requests(f"r{run}", REQUESTS)
+    batches0 = metric(base, "gateway_writer_batches_total")
+    writes0 = metric(base, "gateway_writer_writes_total")
+    io0 = _io(server)
     cpu0, core0 = _thread_cpu(server), _core_busy(SERVER_CORE)
     spy_started = time.perf_counter()
     profiler = _spy_start(server, spy) if spy else None
@@ -211,6 +227,9 @@ def run_gateway(server: Server, run: str, spy: Path | None = None) -> dict[str, 
         _spy_stop(perf)
     spy_seconds = time.perf_counter() - spy_started
     cpu1 = _thread_cpu(server)
+    io1 = _io(server)
+    batches = metric(base, "gateway_writer_batches_total") - batches0
+    writes = metric(base, "gateway_writer_writes_total") - writes0
     _check_wrap(peak, REQUESTS, "gateway")
     acked = _ok(peak)
     load_cpu = sum(v[1] - cpu0[t][1] for t, v in cpu_load.items() if t in cpu0)
@@ -233,6 +252,10 @@ def run_gateway(server: Server, run: str, spy: Path | None = None) -> dict[str, 
         "cpu_us_per_webhook": 1e6
         * sum(v[1] - cpu0[t][1] for t, v in cpu1.items() if t in cpu0)
         / max(acked, 1),
+        # The writer's group commits and SQLite's I/O, per webhook.
+        "commits_per_webhook": batches / max(acked, 1),
+        "writes_per_commit": writes / max(batches, 1),
+        "io_per_webhook": {k: (io1[k] - io0[k]) / max(acked, 1) for k in io0},
         "threads": {
             tid: {"name": name, "cpu_s": cpu1[tid][1] - c, "runqueue_s": cpu1[tid][2] - rq}
             for tid, (name, c, rq) in cpu0.items()
@@ -305,13 +328,17 @@ def _spy_stop(spy: subprocess.Popen[bytes]) -> None:
     spy.wait(timeout=120)
 
 
-def _peak(server: Server, run: str) -> dict[str, float]:
+def _peak(server: Server, run: str, *, unique: bool) -> dict[str, Any]:
     base = _url(server)
     run_wrk(base, _requests(f"w{run}", 20_000), connections=4, seconds=2)
-    result = run_wrk(
+    io0 = _io(server)
+    result: dict[str, Any] = run_wrk(
         base, _requests(f"r{run}", REQUESTS), connections=PEAK_CONNECTIONS, seconds=SECONDS
     )
-    _check_wrap(result, REQUESTS, server.log_path.name)
+    io1 = _io(server)
+    result["io_per_webhook"] = {k: (io1[k] - io0[k]) / max(_ok(result), 1) for k in io0}
+    if unique:  # the bare server ignores the ids: a repeat costs it the same
+        _check_wrap(result, REQUESTS, server.log_path.name)
     return result
 
 
@@ -350,9 +377,9 @@ def measure() -> dict[str, list[Any]]:
         run = str(n)
         _wait_quiet()
         with _bare() as bare:
-            out["bare"].append(_peak(bare, run))
+            out["bare"].append(_peak(bare, run, unique=False))
         with _floor(floor_db) as floor:
-            out["floor"].append(_peak(floor, run))
+            out["floor"].append(_peak(floor, run, unique=True))
         with _gateway(gw_db) as gateway:
             first = run_gateway(gateway, run)
             # The paced run at half of this run's acknowledged peak.
@@ -395,8 +422,13 @@ def profile(db: Path) -> dict[str, Any]:
     return m
 
 
+def _kib(m: dict[str, Any], key: str) -> str:
+    return f"{m['io_per_webhook'][key] / 1024:.2f}"
+
+
 def _report_run(n: int, out: dict[str, list[Any]]) -> None:
     g = out["gateway"][n]
+    floor_io = out["floor"][n]
     floor = out["floor"][n]["rps"]
     print(
         f"run {n + 1}: bare {out['bare'][n]['rps']:,.0f} req/s, floor {floor:,.0f} req/s;"
@@ -409,7 +441,11 @@ def _report_run(n: int, out: dict[str, list[Any]]) -> None:
         f" server core {100 * g['server_core_use']:.0f} % busy with the gateway,"
         f" {100 * g['others_on_core']:.0f} % with other processes,"
         f" {100 * g['irq_on_core']:.0f} % with interrupts and steal;"
-        f" {g['cpu_us_per_webhook']:.0f} us of CPU per webhook",
+        f" {g['cpu_us_per_webhook']:.0f} us of CPU per webhook; {g['commits_per_webhook']:.3f}"
+        f" commits per webhook ({g['writes_per_commit']:.0f} writes each); per webhook"
+        f" {_kib(g, 'wchar')} KiB written by calls, {_kib(g, 'write_bytes')} KiB to disk,"
+        f" {_kib(g, 'rchar')} KiB read (sockets included); the floor {_kib(floor_io, 'wchar')},"
+        f" {_kib(floor_io, 'write_bytes')} and {_kib(floor_io, 'rchar')} KiB",
         file=sys.stderr,
         flush=True,
     )

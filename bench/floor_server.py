@@ -1,9 +1,8 @@
-"""The durable floor: what any webhook intake that commits before its 200 must spend, and
-nothing else. aiohttp reads the body, checks `X-Hub-Signature-256` (HMAC-SHA256), msgspec
-decodes the Cloud envelope into a minimal Struct, and one INSERT per message goes to SQLite
-(WAL, synchronous=FULL) through ONE writer thread with group commit: everything queued while
-a commit runs goes into the next transaction. The 200 is sent once the request's rows are
-committed. No actor, no step, no reply: this is the floor the gateway's intake is set against.
+"""The durable floor: what any intake that commits before its 200 must spend, nothing else.
+aiohttp reads the body, checks `X-Hub-Signature-256`, msgspec decodes the Cloud envelope
+into a minimal Struct, and one row per message goes to SQLite (WAL, synchronous=FULL) through
+ONE writer thread with group commit (all that queued while a commit ran goes into the next
+transaction; one wake-up of the loop per batch). The 200 goes once the rows are committed.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ class Message(msgspec.Struct, rename={"sender": "from"}):
     id: str
     sender: str
     timestamp: str
-    type: str
     text: Text | None = None
 
 
@@ -57,9 +55,7 @@ INSERT = "INSERT OR IGNORE INTO inbox (wamid, sender, ts, body, payload) VALUES 
 Row = tuple[str, str, int, str | None, bytes]
 
 
-class GroupWriter:
-    """One thread owns the connection; each commit takes all that was queued before it."""
-
+class GroupWriter:  # one thread owns the connection; a commit takes all that queued before it
     def __init__(self, path: str, synchronous: str) -> None:
         self._queue: queue.SimpleQueue[tuple[list[Row], asyncio.Future[None]]] = queue.SimpleQueue()
         self._loop = asyncio.get_running_loop()
@@ -67,7 +63,6 @@ class GroupWriter:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={synchronous}")
         self.conn.execute(SCHEMA)
-        self.batches = 0
         threading.Thread(target=self._run, name="floor-writer", daemon=True).start()
 
     def write(self, rows: list[Row]) -> asyncio.Future[None]:
@@ -78,11 +73,8 @@ class GroupWriter:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]  # blocks until there is work
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            while not self._queue.empty():  # the only consumer: get_nowait cannot fail
+                batch.append(self._queue.get_nowait())
             rows = [row for rows, _ in batch for row in rows]
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -93,18 +85,13 @@ class GroupWriter:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 error = exc
-            self.batches += 1
-            # One wake-up of the event loop per batch, not one per request.
             self._loop.call_soon_threadsafe(_resolve, [f for _, f in batch], error)
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
     for future in futures:
         if not future.done():
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
+            future.set_result(None) if error is None else future.set_exception(error)
 
 
 async def receive(request: web.Request) -> web.Response:

@@ -133,10 +133,12 @@ def _key(frame: str) -> str:
 
 # Leaf frames where a thread waits. py-spy samples a thread whenever the OS does not show
 # it asleep, so a thread in fsync (disk wait), or just woken in epoll or a queue and waiting
-# for the core, is sampled there although it is not running. Pure waits first, then the
-# COMMIT (its WAL write is CPU, its fsync is waiting).
+# for the core, is sampled there although it is not running; so is the writer thread right
+# after it wakes the loop (`_write_to_self`), as the loop then takes the core from it.
+# Pure waits first, then the COMMIT (its WAL write is CPU, its fsync is waiting).
 PURE_WAITS = (
     "select (selectors.py",
+    "_write_to_self (asyncio/selector_events.py",
     "_worker (concurrent/futures/thread.py",
     "_connection_worker_thread (aiosqlite/core.py",
     "wait (threading.py",
@@ -224,10 +226,62 @@ def aggregate(raw: Path, run: dict[str, Any]) -> dict[str, Any]:
 PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+(\d+):\S*\s+(.*?)\s*$")
 
 
+# perf's symbols grouped into what they do (first match wins; `dso|symbol` regex).
+PERF_GROUPS = (
+    (
+        "cyclic GC (collections)",
+        r"libpython.*\|(gc_collect|visit_decref|visit_reachable|move_unre"
+        r"achable|deduce_unreachable|\w+_traverse|subtract_refs|update_refs)",
+    ),
+    ("interpreter (bytecode)", r"libpython.*\|_PyEval_EvalFrameDefault"),
+    (
+        "malloc and free",
+        r"\|(_PyObject_Malloc|_PyObject_Free|malloc|_int_free|_int_malloc|free|cfree"
+        r"|PyObject_GC_\w+|_PyObject_GC_\w+|pymalloc\w*)$",
+    ),
+    ("rest of libpython (objects, calls, dicts)", r"libpython"),
+    ("SQLite (libsqlite3, _sqlite3)", r"sqlite3"),
+    (
+        "kernel: writes to files (page cache)",
+        r"kernel.*\|(copy_folio_from_iter_atomic|mark_buffer_dir"
+        r"ty|ext4_\w+|__block_commit_write|block_\w+|filemap_add\w*|folio_\w+|clear_page_erms|__filemap"
+        r"_get_folio|balance_dirty\w*|generic_perform_write|generic_write_end|jbd2\w*)",
+    ),
+    (
+        "kernel: reads from files",
+        r"kernel.*\|(_copy_to_iter|filemap_read|filemap_get_read_batch|"
+        r"filemap_get_entry|xas_load|touch_atime)",
+    ),
+    (
+        "kernel: network, epoll",
+        r"kernel.*\|(tcp_\w+|__tcp\w+|ip_\w+|__dev_\w+|sock_\w+|skb_\w+|"
+        r"__skb\w+|ep_\w+|do_epoll\w*|__x64_sys_epoll\w*|net_\w+|__netif\w+|loopback\w*|unix_\w+)",
+    ),
+    ("kernel: other (syscalls, scheduler, fsync, virtio)", r"kernel"),
+    ("libc (memcpy, locks, ...)", r"libc\.so"),
+    ("msgspec", r"_core\.cpython"),
+    (
+        "aiohttp C (parser, multidict, helpers)",
+        r"_http_parser|_multidict|_helpers_c|_http_writer|yarl",
+    ),
+    ("HMAC (libcrypto)", r"libcrypto"),
+)
+
+
 def perf_report(data: Path, webhooks: int, hz: float) -> str:
     """`perf record -e cpu-clock` (on-CPU samples only): per thread, by shared object and
     by symbol, in us per webhook."""
     out = []
+    groups = _perf_groups(data)
+    out.append(
+        f"== perf, by what the code does (us of CPU per webhook; {hz:.0f} Hz on-CPU samples)"
+    )
+    for tid, counts in sorted(groups.items(), key=lambda kv: -sum(kv[1].values())):
+        total = sum(counts.values())
+        out.append(f"-- thread {tid}: {total * 1e6 / hz / webhooks:.1f} us per webhook")
+        for what, n in counts.most_common():
+            out.append(f"{n * 1e6 / hz / webhooks:9.2f} {100 * n / total:5.1f} %  {what}")
+    out.append("")
     for keys in ("pid,dso", "pid,dso,sym"):
         done = subprocess.run(
             ["perf", "report", "-i", str(data), "-n", "--sort", keys, "--stdio"],
@@ -248,6 +302,27 @@ def perf_report(data: Path, webhooks: int, hz: float) -> str:
                 out.append(f"{n * 1e6 / hz / webhooks:9.2f} {100 * n / total:5.1f} %  {what}")
         out.append("")
     return "\n".join(out)
+
+
+def _perf_groups(data: Path) -> dict[str, Counter[str]]:
+    done = subprocess.run(
+        ["perf", "report", "-i", str(data), "-n", "--sort", "pid,dso,sym", "--stdio"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    groups: dict[str, Counter[str]] = defaultdict(Counter)
+    patterns = [(name, re.compile(rx)) for name, rx in PERF_GROUPS]
+    for line in done.stdout.splitlines():
+        found = PERF_LINE.match(line)
+        if not found:
+            continue
+        parts = found[4].split()
+        dso, sym = parts[0], " ".join(parts[2:]) if len(parts) > 2 else ""
+        key = f"{dso}|{sym}"
+        name = next((n for n, rx in patterns if rx.search(key)), "other")
+        groups[found[3]][name] += int(found[2])
+    return groups
 
 
 def render(report: dict[str, Any], run: dict[str, Any]) -> str:
