@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import signal
 import socket
 import sys
@@ -70,11 +71,22 @@ async def serve(settings: Settings, sock: socket.socket, host: str, port: int) -
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runner = await start(app, sock)
+    settle_garbage_collector()
     structlog.get_logger("gateway").info("listening", url=f"http://{host}:{port}")
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def settle_garbage_collector() -> None:
+    """What start-up made (modules, settings, flows, the timer heap) is never garbage:
+    moved out of the collector's sight. The youngest generation is collected far less often
+    than the default 700 allocations: a webhook allocates hundreds of objects, most freed
+    by reference counting, and the default made collection 13% of the loop's CPU."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 if __name__ == "__main__":

@@ -94,8 +94,9 @@ async def stats(reader: Reader) -> DatabaseStats:
     size = int(await reader.scalar("PRAGMA page_size"))
     total = int(await reader.scalar("PRAGMA page_count"))
     free = int(await reader.scalar("PRAGMA freelist_count"))
-    oldest = await reader.scalar("SELECT min(created_at) FROM messages")
-    newest = await reader.scalar("SELECT max(created_at) FROM messages")
+    # by id (no index on created_at; ids grow with time)
+    oldest = await reader.scalar("SELECT created_at FROM messages ORDER BY id LIMIT 1")
+    newest = await reader.scalar("SELECT created_at FROM messages ORDER BY id DESC LIMIT 1")
     archive = await reader.one(
         "SELECT coalesce(sum(bytes), 0), coalesce(sum(message_count), 0),"
         " count(DISTINCT conversation_id) FROM message_archives"
