@@ -7,13 +7,24 @@ import os
 import platform
 import sys
 
-from bench import archive, end_to_end, intake, lateness, mass_expiry, memory, peer, recovery
+from bench import (
+    archive,
+    end_to_end,
+    intake,
+    lateness,
+    mass_expiry,
+    memory,
+    outbound,
+    peer,
+    recovery,
+)
 from bench.common import RUNS, Row, print_table
 
 BENCHES = {
     "intake": intake,
     "end_to_end": end_to_end,
     "peer": peer,
+    "outbound": outbound,
     "memory": memory,
     "recovery": recovery,
     "mass_expiry": mass_expiry,

@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from bench.common import (
     print_table,
     write_settings,
 )
+from bench.openloop import Load, summary
 from bench.payloads import APP_SECRET, BUSINESS
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -217,92 +217,6 @@ def floor(path: Path) -> dict[str, float]:
 # --- the driver (client core) -------------------------------------------------------
 
 
-@dataclass
-class Sample:
-    scheduled: float  # perf_counter instant the webhook was due to be sent
-    ack_ms: float
-    status: int
-
-
-class Load:
-    """Webhooks at `RATE`, open-loop: each leaves at its instant, whatever came back."""
-
-    def __init__(self, http: aiohttp.ClientSession, url: str, prefix: str) -> None:
-        from bench.payloads import text_webhook
-        from gateway.signature import sign
-
-        self._http = http
-        self._url = f"{url}/webhooks/whatsapp"
-        self._prefix = prefix
-        self._n = 0
-        self._text_webhook = text_webhook
-        self._sign = sign
-        self.samples: list[Sample] = []
-
-    def _next(self) -> tuple[bytes, str]:
-        n, self._n = self._n, self._n + 1
-        phone = f"4475{n % WEBHOOK_CUSTOMERS:08d}"
-        raw = self._text_webhook(phone, f"wamid.{self._prefix}{n:09d}", int(time.time()), "hi")
-        return raw, self._sign(raw, APP_SECRET)
-
-    async def _one(self, raw: bytes, signature: str, scheduled: float) -> None:
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
-        try:
-            async with self._http.post(self._url, data=raw, headers=headers) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError):
-            status = 0
-        self.samples.append(Sample(scheduled, (time.perf_counter() - scheduled) * 1000, status))
-
-    async def run(self, stop: asyncio.Event) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-        start = time.perf_counter()
-        for n in itertools.count():
-            due = start + n / RATE
-            wait = due - time.perf_counter()
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), wait)
-                except TimeoutError:
-                    pass
-            if stop.is_set():
-                break
-            raw, signature = self._next()
-            task = asyncio.create_task(self._one(raw, signature, due))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.gather(*tasks)
-
-    async def for_seconds(self, seconds: float) -> tuple[float, float]:
-        stop = asyncio.Event()
-        runner = asyncio.create_task(self.run(stop))
-        start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        stop.set()
-        await runner
-        return start, start + seconds
-
-    def window(self, start: float, end: float) -> list[Sample]:
-        return [s for s in self.samples if start <= s.scheduled <= end]
-
-
-def summary(samples: list[Sample]) -> dict[str, float]:
-    acks = sorted(s.ack_ms for s in samples)
-    if not acks:
-        return {"n": 0, "p50": 0.0, "p99": 0.0, "max": 0.0, "errors": 0, "rps": 0.0}
-    span = max(s.scheduled for s in samples) - min(s.scheduled for s in samples)
-    return {
-        "n": len(acks),
-        "p50": acks[len(acks) // 2],
-        "p99": acks[min(len(acks) - 1, int(0.99 * len(acks)))],
-        "max": acks[-1],
-        "errors": sum(s.status != 200 for s in samples),
-        "rps": len(acks) / span if span else 0.0,
-    }
-
-
 async def _json(http: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with http.request(method, url, json=body, headers=headers) as response:
@@ -328,7 +242,7 @@ async def drive(url: str, db: Path, chat_ids: list[str]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=512)
     timeout = aiohttp.ClientTimeout(total=900)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        load = Load(http, url, "arc")
+        load = Load(http, url, "arc", rate=RATE, customers=WEBHOOK_CUSTOMERS)
         await load.for_seconds(WARM_SECONDS)
         start, end = await load.for_seconds(SECONDS)
         out["baseline"] = summary(load.window(start, end))

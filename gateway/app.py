@@ -48,6 +48,7 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             phone_number_id=settings.whatsapp.phone_number_id,
             access_token=secrets.access_token,
             timeout_seconds=settings.outbox.request_timeout_seconds,
+            connections=settings.outbox.concurrency,
         )
     if settings.whatsapp.provider == "wati":
         wati = settings.wati
@@ -56,6 +57,7 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             token=secrets.wati_api_token,
             channels={number: channel for channel, number in wati.channels.items()},
             timeout_seconds=settings.outbox.request_timeout_seconds,
+            connections=settings.outbox.concurrency,
             templates_per_10s=wati.templates_per_10s,
         )
     return ConsoleProvider()

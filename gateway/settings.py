@@ -99,7 +99,7 @@ class ActorRuntimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=Tr
 
 
 class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    concurrency: int = 32
+    concurrency: Annotated[int, msgspec.Meta(ge=1)] = 256  # 1000/s at 200 ms a send needs 200
     max_attempts: int = 8
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0

@@ -87,7 +87,7 @@ class ConversationActor(Actor[Message]):
 
     async def setup(self) -> None:
         blob = await self.ctx.loader.load(self.name)
-        self.state = None if blob is None else decode_state(blob)
+        self.state = None if blob is None else decode_state(blob, self.name)
 
     async def handle(self, message: Message, inbox_id: int) -> Any:
         if inbox_id:
