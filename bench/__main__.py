@@ -10,6 +10,7 @@ import sys
 from bench import (
     archive,
     end_to_end,
+    growth,
     intake,
     lateness,
     mass_expiry,
@@ -23,6 +24,7 @@ from bench.common import RUNS, Row, print_table
 BENCHES = {
     "intake": intake,
     "end_to_end": end_to_end,
+    "growth": growth,
     "peer": peer,
     "outbound": outbound,
     "memory": memory,
