@@ -144,6 +144,15 @@ class Store(Protocol):
     ) -> None:
         """Given up: the outbox row and its message are failed, and it is journaled."""
 
+    async def mark_attempting(self, outbox_ids: list[int], at: datetime) -> None:
+        """These sends' requests are about to leave: committed before they do, so that a
+        crash leaves them recognisable as maybe sent."""
+
+    async def defer_unconfirmed(self, until: datetime) -> list[tuple[int, str]]:
+        """At start-up: pending sends still marked as attempting were in flight when the
+        process died; they are not due before `until` (a status webhook naming one in the
+        meantime confirms it). Returns their (outbox id, recipient), oldest first."""
+
     async def put_value(self, key: str, value: str) -> None:
         """A process-wide fact (the virtual clock's time, the event epoch)."""
 

@@ -102,15 +102,15 @@ class GatewayUnderTest:
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
 
-    async def terminate(self, timeout: float) -> int:
-        """SIGTERM and wait (SIGKILL after `timeout`, and fail)."""
+    async def terminate(self, within: float) -> int:
+        """SIGTERM and wait (SIGKILL after `within` seconds, and fail)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
+            return await asyncio.wait_for(self.process.wait(), within)
         except TimeoutError:
             await self.kill()
-            raise AssertionError(f"no exit {timeout} s after SIGTERM:\n{self.log_tail()}") from None
+            raise AssertionError(f"no exit {within} s after SIGTERM:\n{self.log_tail()}") from None
 
     async def health(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(self.base_url + "/healthz") as answer:
@@ -232,9 +232,9 @@ def sends_by_outbox_id(graph: FakeGraph) -> Counter[int]:
     return Counter(r.outbox_id for r in graph.accepted() if r.outbox_id is not None)
 
 
-async def wait_until(condition: Any, timeout: float, what: str) -> None:
-    """Poll `condition()` (sync or async) until true; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
+async def wait_until(condition: Any, within: float, what: str) -> None:
+    """Poll `condition()` (sync or async) until true; fail naming `what` after `within` s."""
+    deadline = time.monotonic() + within
     while True:
         value = condition()
         if asyncio.iscoroutine(value):
@@ -242,5 +242,5 @@ async def wait_until(condition: Any, timeout: float, what: str) -> None:
         if value:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
+            raise AssertionError(f"not reached in {within} s: {what}")
         await asyncio.sleep(POLL)

@@ -22,6 +22,7 @@ them by polling the database, never by sleeping a fixed time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import time
@@ -171,7 +172,7 @@ def kill_moments(rng: random.Random) -> list[float]:
     """KILLS moments in the load window, at least 3 s apart."""
     while True:
         moments = sorted(rng.uniform(1.5, LOAD_SECONDS) for _ in range(KILLS))
-        if all(b - a >= 3.0 for a, b in zip(moments, moments[1:], strict=False)):
+        if all(b - a >= 3.0 for a, b in itertools.pairwise(moments)):
             return moments
 
 
@@ -199,9 +200,7 @@ async def test_kill_9_loses_nothing_and_sends_nothing_twice(
         kills: list[str] = []
         await asyncio.gather(
             *load.plan(),
-            kill_and_restart(
-                gateway, session, client, kill_moments(rng), rng, load.started, kills
-            ),
+            kill_and_restart(gateway, session, client, kill_moments(rng), rng, load.started, kills),
         )
         load_done = time.monotonic() - began
 
@@ -217,8 +216,10 @@ async def test_kill_9_loses_nothing_and_sends_nothing_twice(
             if busy:
                 return False
             [(pending,)] = gateway.query("SELECT count(*) FROM outbox WHERE status = 'pending'")
-            return pending == 0 and fired("inactivity_timeout") == TIMEOUTS and (
-                fired("pause_expired") == PAUSES
+            return (
+                pending == 0
+                and fired("inactivity_timeout") == TIMEOUTS
+                and (fired("pause_expired") == PAUSES)
             )
 
         def fired(status: str) -> int:
@@ -229,7 +230,7 @@ async def test_kill_9_loses_nothing_and_sends_nothing_twice(
 
         await wait_until(settled, SETTLE_TIMEOUT, "every send done and every deadline fired")
         await echo.drain()
-        code = await gateway.terminate(timeout=30)
+        code = await gateway.terminate(within=30)
     run_time = time.monotonic() - began
     assert code == 0, gateway.log_tail()
 
@@ -238,7 +239,8 @@ async def test_kill_9_loses_nothing_and_sends_nothing_twice(
     stored = Counter(
         pid
         for (pid,) in gateway.query(
-            "SELECT provider_message_id FROM messages WHERE provider_message_id LIKE 'wamid.crash.%'"
+            "SELECT provider_message_id FROM messages"
+            " WHERE provider_message_id LIKE 'wamid.crash.%'"
         )
     )
     assert set(stored) == figures.acked_wamids == set(load.wamids)
@@ -260,24 +262,20 @@ async def test_kill_9_loses_nothing_and_sends_nothing_twice(
     assert set(received) == {r[0] for r in rows}, "an outbox row never reached the Graph API"
 
     # 3. every pending deadline fired once
-    timeouts = Counter(
-        c for (c,) in gateway.query("SELECT conversation_id FROM journal"
-                                    " WHERE status = 'inactivity_timeout'")  # fmt: skip
-    )
-    expiries = Counter(
-        c for (c,) in gateway.query("SELECT conversation_id FROM journal"
-                                    " WHERE status = 'pause_expired'")  # fmt: skip
-    )
+    def journaled(status: str) -> Counter[str]:
+        sql = "SELECT conversation_id FROM journal WHERE status = ?"
+        return Counter(c for (c,) in gateway.query(sql, (status,)))
+
+    timeouts = journaled("inactivity_timeout")
+    expiries = journaled("pause_expired")
     assert len(timeouts) == TIMEOUTS and set(timeouts.values()) == {1}
     assert len(expiries) == PAUSES and set(expiries.values()) == {1}
-    [(holding,)] = gateway.query(
-        "SELECT count(*) FROM conversation_pauses WHERE is_active = 1"
-    )
+    [(holding,)] = gateway.query("SELECT count(*) FROM conversation_pauses WHERE is_active = 1")
     assert holding == 0
 
     # 4. replies sent twice
     twice = sum(n - 1 for n in received.values())
-    reconciled = len(gateway.log_events("send_confirmed_by_status"))
+    reconciled = sum(journaled("send_confirmed_by_status").values())
     deferred = sum(e.get("count", 0) for e in gateway.log_events("sends_unconfirmed_at_start"))
     print(
         f"kills: {figures.kills}\n  " + "\n  ".join(kills) + "\n"
