@@ -64,6 +64,12 @@ class StoreClosed(StoreError):
     """The store was stopped; no more writes are accepted."""
 
 
+class StoreUnavailable(StoreError):
+    """The database refused a write for a reason that passes (the disk is full, another
+    connection holds the lock, an I/O error): nothing of that write was kept. Try again
+    later; a webhook is answered 503 so that its sender does."""
+
+
 class EmailTaken(StoreError):
     """An operator with this e-mail exists already."""
 

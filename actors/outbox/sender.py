@@ -27,12 +27,14 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
 from actors.outbox.outbound import OutboundProvider, SendResult, decode_outbound
 from actors.outbox.pace import THROTTLED, Pace
 from actors.runtime.clock import Clock
+from actors.runtime.durably import durably
 from storage.store import Store
 from storage.views import DueSend
 
@@ -286,7 +288,7 @@ class OutboxSender:
         if result.ok:
             self.sent += 1
             pid = result.provider_message_id or f"unknown.{row.id}"
-            await self._store.mark_sent(row, pid, now)
+            await durably(partial(self._store.mark_sent, row, pid, now), "mark_sent")
             log.info("message_sent", conversation_id=conversation_id, outbox_id=row.id)
             return None
         detail = result.error_detail or "send failed"
@@ -305,7 +307,10 @@ class OutboxSender:
                 in_seconds=delay,
             )
             retry_at = now + timedelta(seconds=delay)
-            await self._store.mark_retry(row.id, retry_at, result.error_code, detail, now)
+            await durably(
+                partial(self._store.mark_retry, row.id, retry_at, result.error_code, detail, now),
+                "mark_retry",
+            )
             await self._schedule_next_retry(now)
             return retry_at
         self.failed += 1
@@ -316,5 +321,8 @@ class OutboxSender:
             code=result.error_code,
             detail=detail,
         )
-        await self._store.mark_send_failed(row, result.error_code, detail, now)
+        await durably(
+            partial(self._store.mark_send_failed, row, result.error_code, detail, now),
+            "mark_send_failed",
+        )
         return None
