@@ -78,6 +78,7 @@ class RuntimeConfig:
     events_kept: int = 10_000
     messages_per_second: float = 80.0
     outbox_max_queued: int = 10_000
+    outbox_unconfirmed_grace: float = 30.0
 
 
 class Runtime:
@@ -160,6 +161,7 @@ class Runtime:
             drain_seconds=self.config.outbox_drain_seconds,
             messages_per_second=self.config.messages_per_second,
             max_queued=self.config.outbox_max_queued,
+            unconfirmed_grace=self.config.outbox_unconfirmed_grace,
         )
         for key, when in await store.wakeups():
             self.timers.schedule(key, when)

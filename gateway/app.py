@@ -133,6 +133,7 @@ def create_app(
         events_kept=settings.realtime.events_kept,
         messages_per_second=settings.whatsapp.messages_per_second,
         outbox_max_queued=settings.outbox.max_queued,
+        outbox_unconfirmed_grace=settings.outbox.unconfirmed_grace_seconds,
     )
     runtime = Runtime(
         config,

@@ -13,11 +13,12 @@ import structlog
 from aiohttp import web
 
 from actors.runtime.errors import ActorStopped, MailboxFull
-from storage.store import StoreClosed
+from storage.store import StoreClosed, StoreUnavailable
 
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+STORE_RETRY_AFTER = 5  # seconds: what a full disk or a lock needs to clear, as a guess
 _AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
 
 
@@ -129,6 +130,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(503, "busy", f"{exc} is busy; retry later")
     except (ActorStopped, StoreClosed):
         return error_response(503, "shutting_down", "the gateway is stopping; retry later")
+    except StoreUnavailable as exc:
+        log.error("store_unavailable", method=request.method, path=request.path, error=str(exc))
+        response = error_response(
+            503, "store_unavailable", "the database refused the write; retry later"
+        )
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+        return response
     except Exception:
         log.exception("unhandled", path=request.path, method=request.method)
         return error_response(500, "internal_error", "internal error")
