@@ -291,7 +291,7 @@ def _conversations() -> dict[Key, Doc]:
             "Every message, oldest first",
             tag,
             {200: json(Page[MessageView], "messages"), 404: NO_CONVERSATION},
-            params=PAGED,
+            params=(Param("limit", integer(1, 500), "a page of this many (default: all)"), OFFSET),
         ),
         ("GET", f"{c}/journey"): Doc(
             "The journal, oldest first",

@@ -123,6 +123,9 @@ function filter() {
   for (const op of document.querySelectorAll("details.op")) {
     op.hidden = !words.every((w) => op.dataset.search.includes(w));
   }
+  for (const section of document.querySelectorAll("section[data-tag]")) {
+    section.hidden = !section.querySelector("details.op:not([hidden])");
+  }
 }
 
 async function main() {
