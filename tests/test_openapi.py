@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import schemathesis
+
 from gateway.api_docs import DOCS
 from gateway.api_openapi import document
 from gateway.api_shapes import StoredEvent
@@ -41,9 +43,11 @@ async def test_every_route_has_a_doc_and_every_doc_a_route(sim: Sim) -> None:
 
 
 async def test_the_document_lists_every_route_once(sim: Sim) -> None:
-    """Each route is one operation (HEAD only as GET's mirror), with a unique operationId."""
+    """A valid OpenAPI 3.1 document; each route is one operation (HEAD only as GET's
+    mirror), with a unique operationId."""
     doc = document(sim.client.app)
     assert doc["openapi"] == "3.1.0"
+    schemathesis.openapi.from_dict(doc).validate()  # against OpenAPI 3.1's own schema
     ops = operations(doc)
     assert set(ops) == {r.key for r in routes_of(sim.client.app)}
     assert not any(op.get("x-undocumented") for op in ops.values())
