@@ -289,11 +289,3 @@ class Health(msgspec.Struct, frozen=True):
     provider: str
     warnings: list[str]
     alerts: list[Alert]
-
-
-class Feed(msgspec.Struct, frozen=True):
-    """A frame of the real-time feed (sent over the WebSocket, never as an HTTP body)."""
-
-    seq: int
-    type: str
-    data: Any
