@@ -13,6 +13,7 @@ from gateway.paging import page, paging
 from gateway.views import raw_event
 from storage.views import ConversationFilter
 
+EVERY_MESSAGE = 10_000
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -48,7 +49,9 @@ async def get_conversation(request: web.Request) -> web.Response:
 @requires("supervisor")
 async def conversation_messages(request: web.Request) -> web.Response:
     conversation = await conversation_or_404(request)
-    limit, offset = paging(request) if "limit" in request.query else (10_000, 0)
+    limit, offset = paging(request)
+    if not request.query.get("limit"):
+        limit = EVERY_MESSAGE  # every message unless a page is asked for; `offset` counts still
     found, total = await gateway_of(request).runtime.store.messages(conversation.id, limit, offset)
     return json_response(page(found, total, limit, offset))
 

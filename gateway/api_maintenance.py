@@ -5,7 +5,7 @@ itself is the maintenance jobs' (actors/maintenance/); these routes run one, or 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from aiohttp import web
@@ -45,10 +45,13 @@ class SyncBody(msgspec.Struct, forbid_unknown_fields=True):
     mode: Literal["incremental", "full"] = "incremental"
 
 
+Days = Annotated[float, msgspec.Meta(ge=0)]
+
+
 class CleanupConfig(msgspec.Struct, forbid_unknown_fields=True):
-    archive_retention_days: float | None = None
-    delete_archives_older_than_days: float | None = None  # seed 002's name for the same
-    inbox_retention_days: float | None = None
+    archive_retention_days: Days | None = None
+    delete_archives_older_than_days: Days | None = None  # seed 002's name for the same
+    inbox_retention_days: Days | None = None
     remove_orphans: bool | None = None
     optimize_tables: bool | None = None
     dry_run: bool = False
@@ -156,8 +159,6 @@ async def cleanup(request: web.Request) -> web.Response:
         ("remove_orphans", config.remove_orphans),
         ("optimize_tables", config.optimize_tables),
     ):
-        if isinstance(value, float) and value < 0:
-            raise ApiError(400, "invalid_body", f"{key} may not be negative", f"config.{key}")
         if value is not None:
             params[key] = value
     runtime = gateway_of(request).runtime

@@ -21,6 +21,7 @@ from gateway import (
     api_flows,
     api_maintenance,
     api_media,
+    api_openapi,
     api_operators,
     api_pauses,
     api_sessions,
@@ -169,6 +170,7 @@ def create_app(
     api_sessions.add_routes(app)
     api_operators.add_routes(app)
     realtime.add_routes(app)
+    api_openapi.add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

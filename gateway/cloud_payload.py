@@ -12,7 +12,7 @@ import msgspec
 
 class Change(msgspec.Struct):
     field: str
-    value: msgspec.Raw = msgspec.Raw(b"{}")
+    value: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
 class Entry(msgspec.Struct):

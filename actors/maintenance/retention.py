@@ -3,7 +3,7 @@ processed webhook events removed; statistics refreshed; free pages given back.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.jobs.scheduler import JobRun
@@ -19,8 +19,8 @@ async def cleanup_job(m: Maintenance, run: JobRun) -> dict[str, Any]:
     archive_days = float(p.get("archive_retention_days", settings.archive_retention_days))
     inbox_days = float(p.get("inbox_retention_days", settings.inbox_retention_days))
     report = await m.store.cleanup(
-        archive_before=now - timedelta(days=archive_days) if archive_days > 0 else None,
-        inbox_before=now - timedelta(days=inbox_days) if inbox_days > 0 else None,
+        archive_before=cutoff(now, archive_days),
+        inbox_before=cutoff(now, inbox_days),
         remove_orphans=bool(p.get("remove_orphans", settings.remove_orphans)),
         optimize=bool(p.get("optimize_tables", settings.optimize_tables)),
         dry_run=bool(p.get("dry_run", False)),
@@ -51,3 +51,14 @@ async def cleanup_job(m: Maintenance, run: JobRun) -> dict[str, Any]:
         "space_freed_bytes": report.space_freed_bytes,
         "space_freed_mb": round(report.space_freed_bytes / 1024**2, 3),
     }
+
+
+def cutoff(now: datetime, days: float) -> datetime | None:
+    """The instant `days` before `now`, or None (no retention) for 0 or less. A retention
+    longer than the calendar goes back keeps everything (the first instant there is)."""
+    if not days > 0:
+        return None
+    try:
+        return now - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
