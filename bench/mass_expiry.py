@@ -43,6 +43,7 @@ def _rewrite_all(conn: sqlite3.Connection, ids: list[str], at: str) -> None:
 async def child(db: Path, mode: str) -> dict[str, float]:
     from actors.runtime.clock import VirtualClock
     from bench.inproc import runtime_for
+    from run import settle_garbage_collector
 
     due = datetime.fromisoformat(Path(f"{db}.due").read_text())  # noqa: ASYNC240 (start-up)
     if mode == "floor":
@@ -50,6 +51,7 @@ async def child(db: Path, mode: str) -> dict[str, float]:
     clock = VirtualClock(due - timedelta(seconds=1))
     runtime = runtime_for(db, clock=clock, passivate_after=1e9)
     await runtime.start()
+    settle_garbage_collector()  # as run.py does once started
     start = time.perf_counter()
     await runtime.advance_to(due + timedelta(seconds=1), clock.set)
     elapsed = time.perf_counter() - start

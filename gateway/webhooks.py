@@ -57,8 +57,8 @@ async def receive_cloud(request: web.Request) -> web.Response:
 
 
 async def _import_history(gw: Gateway, value: msgspec.Raw) -> None:
-    """Stored (idempotently) before the 200: a failure is answered 500 and Meta sends the
-    chunk again."""
+    """Stored (idempotently) before the 200: a store that cannot write is answered 503 with
+    Retry-After (errors.py) and Meta sends the chunk again."""
     history = decode_history(value)
     for skipped in history.skipped:
         log.warning("history_skipped", reason=skipped.reason, detail=skipped.detail)
