@@ -7,7 +7,17 @@ import os
 import platform
 import sys
 
-from bench import archive, end_to_end, intake, lateness, mass_expiry, memory, peer, recovery
+from bench import (
+    archive,
+    end_to_end,
+    intake,
+    lateness,
+    mass_expiry,
+    memory,
+    overload,
+    peer,
+    recovery,
+)
 from bench.common import RUNS, Row, print_table
 
 BENCHES = {
@@ -19,6 +29,7 @@ BENCHES = {
     "mass_expiry": mass_expiry,
     "lateness": lateness,
     "archive": archive,
+    "overload": overload,
 }
 
 
