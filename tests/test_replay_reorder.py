@@ -23,7 +23,8 @@ DANA = {"profile": {"name": "Dana Levi"}, "wa_id": PHONE}
 
 
 def text(wamid: str, body: str, ts: int) -> dict[str, Any]:
-    return {"from": PHONE, "id": wamid, "timestamp": str(ts), "type": "text", "text": {"body": body}}
+    kind = {"type": "text", "text": {"body": body}}
+    return {"from": PHONE, "id": wamid, "timestamp": str(ts), **kind}
 
 
 def stored(db: Path) -> Counter[str]:
