@@ -17,8 +17,10 @@ from aiohttp import ClientResponse
 from actors.conversation.keys import conversation_id
 from actors.conversation.messages import CustomerMessage, Identity, encode_event
 from actors.intake.admission import Admission, IntakeFull
+from actors.outbox.outbound import OutboundMessage
 from gateway.app import create_app
 from gateway.context import GATEWAY
+from gateway.providers.console import ConsoleProvider
 from gateway.settings import ActorRuntimeSettings, IntakeSettings
 from gateway.signature import sign
 from storage.rows import StepCommit
@@ -283,3 +285,12 @@ def test_admission_counts_reservations_and_never_goes_negative() -> None:
         gate.settled()
     assert gate.unprocessed == 0
     assert not gate.full
+
+
+async def test_the_console_provider_keeps_only_its_recent_sends() -> None:
+    """The default provider records sends for a look, not forever: memory stays bounded."""
+    provider = ConsoleProvider(keep=3)
+    for n in range(10):
+        await provider.send(OutboundMessage(business_id=BUSINESS, to=phone(n), text=f"t{n}"))
+    assert 3 <= len(provider.sent) <= 6
+    assert provider.sent[-1].text == "t9"
