@@ -3,15 +3,16 @@ and sheds what it cannot take with 503 + Retry-After (the providers retry).
 
 Per provider, once: the gateway (settings as shipped: `[intake] max_unprocessed`,
 `[actors] mailbox_size`, `[outbox] max_queued`; synchronous=FULL; scheduled jobs and the
-outbound pace off) on the server core, wrk with many connections (`webhook.lua`, signed
-Cloud API text webhooks over 20k conversations) on the client core for
-`BENCH_OVERLOAD_SECONDS` (60); each webhook carries `BENCH_OVERLOAD_BATCH` (10) messages
-of as many customers, as Meta batches them after an outage, so that intake (one commit per
-webhook) can outrun the steps (one commit per message, group-committed) and the bound on
-unprocessed intake is reached. RSS is read from /proc every second, with the unprocessed
-intake, the mailboxes and the outbox from `/metrics`. Reported: RSS at the start (after a
-warm-up), its peak and at the end of the load, the share of 503s, acknowledgements a
-second, and the webhooks shed by reason.
+outbound pace off) on the server core, wrk with `BENCH_OVERLOAD_CONNECTIONS` (256)
+connections (`webhook.lua`, signed Cloud API webhooks over 20k conversations) on the client
+core for `BENCH_OVERLOAD_SECONDS` (60). Each webhook carries `BENCH_OVERLOAD_BATCH` (10)
+messages of as many customers, as Meta batches them after an outage, so that intake (one
+commit per webhook) can outrun the steps (one commit per message, group-committed).
+`BENCH_OVERLOAD_MAX_UNPROCESSED` tries another bound, `BENCH_OVERLOAD_PROVIDERS` fewer
+providers. RSS is read from /proc every second, with the unprocessed intake, the mailboxes
+and the outbox from `/metrics`. Reported: RSS at the start (after a warm-up), its peak and
+at the end of the load, the share of 503s, acknowledgements a second, and the webhooks shed
+by reason.
 
 - `console`: replies recorded in memory by the console provider (no network);
 - `cloud`: replies sent to the fake Graph server answering each after 200 ms
@@ -55,6 +56,9 @@ SECONDS = float(os.environ.get("BENCH_OVERLOAD_SECONDS", "60"))
 CONNECTIONS = int(os.environ.get("BENCH_OVERLOAD_CONNECTIONS", "256"))
 GRAPH_MS = float(os.environ.get("BENCH_OVERLOAD_GRAPH_MS", "200"))
 BATCH = int(os.environ.get("BENCH_OVERLOAD_BATCH", "10"))
+# "" keeps the shipped [intake] max_unprocessed; a number puts the bound lower or higher.
+BOUND = os.environ.get("BENCH_OVERLOAD_MAX_UNPROCESSED", "")
+PROVIDERS = os.environ.get("BENCH_OVERLOAD_PROVIDERS", "console,cloud").split(",")
 REQUESTS = 30_000
 CONVERSATIONS = 20_000
 SAMPLED = {
@@ -104,6 +108,8 @@ def _gateway(provider: str, graph: str | None) -> Server:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     extra = JOBS_OFF + _pace_off()
+    if BOUND:
+        extra += f"\n[intake]\nmax_unprocessed = {int(BOUND)}\n"
     if graph is not None:
         extra = extra.replace(
             "[whatsapp]\n",
@@ -171,7 +177,8 @@ def _rows(provider: str, m: dict[str, Any]) -> list[Row]:
     stored = end["stored"] / wrk["seconds"]
     label = f"{provider}" + (f", Graph answers in {GRAPH_MS:.0f} ms" if provider == "cloud" else "")
     detail = (
-        f"{CONNECTIONS} conn., {wrk['seconds']:.0f} s; shed {shed:.0f} (gateway"
+        f"{CONNECTIONS} conn., {wrk['seconds']:.0f} s, bound {BOUND or 'as shipped'};"
+        f" shed {shed:.0f} (gateway"
         f" {end['shed_gateway']:.0f}, conversation {end['shed_conversation']:.0f}),"
         f" unprocessed max {most:.0f}, socket errors {wrk['errors']:.0f}"
     )
@@ -209,7 +216,7 @@ def run() -> list[Row]:
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_wrk()
     rows: list[Row] = []
-    for provider in ("console", "cloud"):
+    for provider in PROVIDERS:
         print(f"overload: {provider}...", file=sys.stderr, flush=True)
         measured = run_one(provider)
         _print_samples(provider, measured["samples"])
