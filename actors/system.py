@@ -80,6 +80,7 @@ class RuntimeConfig:
     messages_per_second: float = 80.0
     outbox_max_queued: int = 10_000
     max_unprocessed: int = 10_000
+    outbox_unconfirmed_grace: float = 30.0
 
 
 class Runtime:
@@ -164,6 +165,7 @@ class Runtime:
             drain_seconds=self.config.outbox_drain_seconds,
             messages_per_second=self.config.messages_per_second,
             max_queued=self.config.outbox_max_queued,
+            unconfirmed_grace=self.config.outbox_unconfirmed_grace,
         )
         for key, when in await store.wakeups():
             self.timers.schedule(key, when)

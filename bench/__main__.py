@@ -10,10 +10,12 @@ import sys
 from bench import (
     archive,
     end_to_end,
+    growth,
     intake,
     lateness,
     mass_expiry,
     memory,
+    outbound,
     overload,
     peer,
     recovery,
@@ -23,7 +25,9 @@ from bench.common import RUNS, Row, print_table
 BENCHES = {
     "intake": intake,
     "end_to_end": end_to_end,
+    "growth": growth,
     "peer": peer,
+    "outbound": outbound,
     "memory": memory,
     "recovery": recovery,
     "mass_expiry": mass_expiry,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -25,8 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,9 @@ from bench.common import (
     print_table,
     write_settings,
 )
-from bench.payloads import APP_SECRET, BUSINESS
+from bench.openloop import Load, summary
+from bench.payloads import APP_SECRET
+from bench.seed import seed_history
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 CONVERSATIONS = 1_000
@@ -64,95 +64,15 @@ TARGET_P99_MS = 100.0
 # No scheduled job may start during a run (the archive job's default is 03:00 UTC).
 JOBS_OFF = '\n[jobs]\ncleanup = ""\narchive = ""\nsync = ""\nmetadata = ""\n'
 
-_OUT_TEXTS = (
-    "Thanks for your message! An agent will be with you shortly.",
-    "Your order #{n} is on its way and should arrive within 2-3 working days.",
-    "Please choose an option: 1) Orders 2) Returns 3) Talk to an expert",
-    "We have received your return request; the refund is issued once the parcel arrives.",
-)
-_IN_TEXTS = (
-    "hi",
-    "Where is my order {n}? It was supposed to arrive yesterday and nothing came yet.",
-    "1",
-    "I would like to return the blue jacket, it is too small. How do I do that?",
-    "thank you!",
-)
-_STATUSES = ("read", "read", "delivered", "sent", "failed", "pending")
-
-
 # --- seeding ------------------------------------------------------------------------
 
 
 def seed_archive_db(path: Path, now: datetime) -> list[str]:
-    """1,000 conversations of 100 messages each (customer and bot text, alternating, with
-    content JSON, the customer's raw payload, provider ids and delivery statuses as the
-    gateway stores them); message ids 1..100,000. Returns the conversation ids."""
-    import msgspec
-
-    from actors.conversation.keys import conversation_id
-    from actors.conversation.state import new_conversation
-    from actors.conversation.step_commit import conversation_row
-    from storage.content import Text
-    from storage.rows import MessageRow
-    from storage.sqlite import conversations, messages
-    from storage.sqlite.migrate import migrate
-    from storage.sqlite.timefmt import iso
-    from storage.sqlite.writer import open_write_connection
-    from storage.views import MessageView
-
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    conn = open_write_connection(str(path), "OFF")
-    migrate(conn)
-    ids: list[str] = []
-    next_id = itertools.count(1)
-    conn.execute("BEGIN")
-    for i in range(CONVERSATIONS):
-        phone = f"{SEED_PHONES}{i:08d}"
-        cid = conversation_id(BUSINESS, phone)
-        created = now - timedelta(days=30, minutes=i)
-        rows: list[MessageRow] = []
-        for j in range(PER_CONVERSATION):
-            mid = next(next_id)
-            at = created + timedelta(minutes=j)
-            if j % 2 == 0:
-                text = _IN_TEXTS[(i + j) % len(_IN_TEXTS)].format(n=mid)
-                wamid = f"wamid.seed{mid:09d}"
-                raw = {"from": phone, "id": wamid, "timestamp": str(int(at.timestamp())),
-                       "type": "text", "text": {"body": text}}  # fmt: skip
-                view = MessageView(
-                    id=str(mid), conversation_id=cid, session_id=None, direction="in",
-                    sender_type="customer", sender_id=None, kind="text", text=text,
-                    created_at=at, status="received", provider_message_id=wamid,
-                    content=Text(body=text),
-                )  # fmt: skip
-                rows.append(MessageRow(view, json.dumps(raw, separators=(",", ":"))))
-            else:
-                text = _OUT_TEXTS[(i + j) % len(_OUT_TEXTS)].format(n=mid)
-                status = _STATUSES[(i + j) % len(_STATUSES)]
-                view = MessageView(
-                    id=str(mid), conversation_id=cid, session_id=None, direction="out",
-                    sender_type="bot", sender_id=None, kind="text", text=text,
-                    created_at=at, status=status,
-                    provider_message_id=None if status == "pending" else f"wamid.out{mid:09d}",
-                    content=Text(body=text),
-                )  # fmt: skip
-                rows.append(MessageRow(view))
-        last = created + timedelta(minutes=PER_CONVERSATION - 1)
-        state = msgspec.structs.replace(
-            new_conversation(cid, BUSINESS, phone, created, phone, f"Archived {i}"),
-            last_inbound_at=last - timedelta(minutes=1),
-            last_activity_at=last,
-        )
-        row = conversation_row(state, [], None)
-        row.new_messages = len(rows)
-        conversations.write(conn, row, iso(last), exists=False)
-        messages.insert(conn, rows)
-        ids.append(cid)
-    conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return ids
+    """1,000 conversations of 100 messages each; message ids 1..100,000."""
+    return seed_history(
+        path, now, conversations=CONVERSATIONS, per_conversation=PER_CONVERSATION,
+        phones=SEED_PHONES, name="Archived",
+    )  # fmt: skip
 
 
 def fingerprint(path: Path) -> str:
@@ -217,92 +137,6 @@ def floor(path: Path) -> dict[str, float]:
 # --- the driver (client core) -------------------------------------------------------
 
 
-@dataclass
-class Sample:
-    scheduled: float  # perf_counter instant the webhook was due to be sent
-    ack_ms: float
-    status: int
-
-
-class Load:
-    """Webhooks at `RATE`, open-loop: each leaves at its instant, whatever came back."""
-
-    def __init__(self, http: aiohttp.ClientSession, url: str, prefix: str) -> None:
-        from bench.payloads import text_webhook
-        from gateway.signature import sign
-
-        self._http = http
-        self._url = f"{url}/webhooks/whatsapp"
-        self._prefix = prefix
-        self._n = 0
-        self._text_webhook = text_webhook
-        self._sign = sign
-        self.samples: list[Sample] = []
-
-    def _next(self) -> tuple[bytes, str]:
-        n, self._n = self._n, self._n + 1
-        phone = f"4475{n % WEBHOOK_CUSTOMERS:08d}"
-        raw = self._text_webhook(phone, f"wamid.{self._prefix}{n:09d}", int(time.time()), "hi")
-        return raw, self._sign(raw, APP_SECRET)
-
-    async def _one(self, raw: bytes, signature: str, scheduled: float) -> None:
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
-        try:
-            async with self._http.post(self._url, data=raw, headers=headers) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError):
-            status = 0
-        self.samples.append(Sample(scheduled, (time.perf_counter() - scheduled) * 1000, status))
-
-    async def run(self, stop: asyncio.Event) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-        start = time.perf_counter()
-        for n in itertools.count():
-            due = start + n / RATE
-            wait = due - time.perf_counter()
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), wait)
-                except TimeoutError:
-                    pass
-            if stop.is_set():
-                break
-            raw, signature = self._next()
-            task = asyncio.create_task(self._one(raw, signature, due))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.gather(*tasks)
-
-    async def for_seconds(self, seconds: float) -> tuple[float, float]:
-        stop = asyncio.Event()
-        runner = asyncio.create_task(self.run(stop))
-        start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        stop.set()
-        await runner
-        return start, start + seconds
-
-    def window(self, start: float, end: float) -> list[Sample]:
-        return [s for s in self.samples if start <= s.scheduled <= end]
-
-
-def summary(samples: list[Sample]) -> dict[str, float]:
-    acks = sorted(s.ack_ms for s in samples)
-    if not acks:
-        return {"n": 0, "p50": 0.0, "p99": 0.0, "max": 0.0, "errors": 0, "rps": 0.0}
-    span = max(s.scheduled for s in samples) - min(s.scheduled for s in samples)
-    return {
-        "n": len(acks),
-        "p50": acks[len(acks) // 2],
-        "p99": acks[min(len(acks) - 1, int(0.99 * len(acks)))],
-        "max": acks[-1],
-        "errors": sum(s.status != 200 for s in samples),
-        "rps": len(acks) / span if span else 0.0,
-    }
-
-
 async def _json(http: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with http.request(method, url, json=body, headers=headers) as response:
@@ -328,7 +162,7 @@ async def drive(url: str, db: Path, chat_ids: list[str]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=512)
     timeout = aiohttp.ClientTimeout(total=900)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        load = Load(http, url, "arc")
+        load = Load(http, url, "arc", rate=RATE, customers=WEBHOOK_CUSTOMERS)
         await load.for_seconds(WARM_SECONDS)
         start, end = await load.for_seconds(SECONDS)
         out["baseline"] = summary(load.window(start, end))

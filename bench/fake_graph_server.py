@@ -1,5 +1,6 @@
-"""A fake Graph API for benchmarks: accepts every send with a success body, at once or
-after `--delay-ms` (a slow Graph API, for the overload bench)."""
+"""A fake Graph API for benchmarks: accepts every send with a success body, after
+`--delay-ms` (a real Graph answer takes 100-300 ms). `GET /stats` tells how many sends
+arrived, in which second (since the first), and the most in flight at once."""
 
 from __future__ import annotations
 
@@ -7,17 +8,26 @@ import argparse
 import asyncio
 import itertools
 import json
+import time
 
 from aiohttp import web
 
 _ids = itertools.count(1)
-DELAY = web.AppKey("delay_seconds", float)
+_arrivals: list[float] = []
+_in_flight = [0, 0]  # now, most
 
 
 async def messages(request: web.Request) -> web.Response:
-    sent = json.loads(await request.read())
-    if request.app[DELAY]:
-        await asyncio.sleep(request.app[DELAY])
+    _arrivals.append(time.time())
+    _in_flight[0] += 1
+    _in_flight[1] = max(_in_flight)
+    try:
+        sent = json.loads(await request.read())
+        delay = request.app["delay"]
+        if delay:
+            await asyncio.sleep(delay)
+    finally:
+        _in_flight[0] -= 1
     to = str(sent.get("to", ""))
     body = {
         "messaging_product": "whatsapp",
@@ -31,6 +41,12 @@ async def messages(request: web.Request) -> web.Response:
     return web.Response(text=json.dumps(body), content_type="application/json")
 
 
+async def stats(_request: web.Request) -> web.Response:
+    """Arrival times (Unix seconds) of every send, and the most in flight at once."""
+    body = {"sent": len(_arrivals), "arrivals": _arrivals, "most_in_flight": _in_flight[1]}
+    return web.Response(text=json.dumps(body), content_type="application/json")
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -41,10 +57,11 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=0.0)
     args = parser.parse_args()
     app = web.Application()
-    app[DELAY] = args.delay_ms / 1000
+    app["delay"] = args.delay_ms / 1000
     app.router.add_post("/{version}/{phone}/messages", messages)
+    app.router.add_get("/stats", stats)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, backlog=1024)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             phone_number_id=settings.whatsapp.phone_number_id,
             access_token=secrets.access_token,
             timeout_seconds=settings.outbox.request_timeout_seconds,
+            connections=settings.outbox.concurrency,
         )
     if settings.whatsapp.provider == "wati":
         wati = settings.wati
@@ -56,6 +57,7 @@ def make_provider(settings: Settings, secrets: Secrets) -> OutboundProvider:
             token=secrets.wati_api_token,
             channels={number: channel for channel, number in wati.channels.items()},
             timeout_seconds=settings.outbox.request_timeout_seconds,
+            connections=settings.outbox.concurrency,
             templates_per_10s=wati.templates_per_10s,
         )
     return ConsoleProvider()
@@ -132,6 +134,7 @@ def create_app(
         messages_per_second=settings.whatsapp.messages_per_second,
         outbox_max_queued=settings.outbox.max_queued,
         max_unprocessed=settings.intake.max_unprocessed,
+        outbox_unconfirmed_grace=settings.outbox.unconfirmed_grace_seconds,
     )
     runtime = Runtime(
         config,

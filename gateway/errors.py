@@ -15,11 +15,12 @@ from aiohttp import web
 
 from actors.intake.admission import IntakeFull
 from actors.runtime.errors import ActorStopped, MailboxFull
-from storage.store import StoreClosed
+from storage.store import StoreClosed, StoreUnavailable
 
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+STORE_RETRY_AFTER = 5  # seconds: what a full disk or a lock needs to clear, as a guess
 _AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
 RETRY_AFTER = web.AppKey("retry_after_seconds", int)
 DEFAULT_RETRY_AFTER = 5
@@ -143,6 +144,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _shed(request, "overloaded", f"{exc}; retry later")
     except (ActorStopped, StoreClosed):
         return error_response(503, "shutting_down", "the gateway is stopping; retry later")
+    except StoreUnavailable as exc:
+        log.error("store_unavailable", method=request.method, path=request.path, error=str(exc))
+        response = error_response(
+            503, "store_unavailable", "the database refused the write; retry later"
+        )
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+        return response
     except Exception:
         log.exception("unhandled", path=request.path, method=request.method)
         return error_response(500, "internal_error", "internal error")

@@ -109,12 +109,15 @@ class IntakeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    concurrency: int = 32
+    concurrency: Annotated[int, msgspec.Meta(ge=1)] = 256  # 1000/s at 200 ms a send needs 200
     max_attempts: int = 8
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0
     request_timeout_seconds: float = 15.0
     drain_seconds: float = 10.0
+    # After a crash, a send that was attempted and never confirmed waits this long for a
+    # status webhook naming it (then it is known sent) before it is sent again.
+    unconfirmed_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_queued: Annotated[int, msgspec.Meta(ge=1)] = 10_000  # beyond, sends wait in the table
 
 

@@ -64,6 +64,12 @@ class StoreClosed(StoreError):
     """The store was stopped; no more writes are accepted."""
 
 
+class StoreUnavailable(StoreError):
+    """The database refused a write for a reason that passes (the disk is full, another
+    connection holds the lock, an I/O error): nothing of that write was kept. Try again
+    later; a webhook is answered 503 so that its sender does."""
+
+
 class EmailTaken(StoreError):
     """An operator with this e-mail exists already."""
 
@@ -143,6 +149,15 @@ class Store(Protocol):
         self, send: DueSend, code: int | None, detail: str, at: datetime
     ) -> None:
         """Given up: the outbox row and its message are failed, and it is journaled."""
+
+    async def mark_attempting(self, outbox_ids: list[int], at: datetime) -> None:
+        """These sends' requests are about to leave: committed before they do, so that a
+        crash leaves them recognisable as maybe sent."""
+
+    async def defer_unconfirmed(self, until: datetime) -> list[tuple[int, str]]:
+        """At start-up: pending sends still marked as attempting were in flight when the
+        process died; they are not due before `until` (a status webhook naming one in the
+        meantime confirms it). Returns their (outbox id, recipient), oldest first."""
 
     async def put_value(self, key: str, value: str) -> None:
         """A process-wide fact (the virtual clock's time, the event epoch)."""

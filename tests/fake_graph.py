@@ -17,6 +17,10 @@ Usage::
     graph.fail_next_media(status=404)   # the next media request is refused
     graph.media_requests  # every media request (metadata and bytes), in arrival order
 
+    graph.latency = lambda: 0.05     # each send answered after this many seconds (recorded
+                                     # on arrival: a send Meta received counts as sent)
+    graph.on_accepted = callback     # called with each accepted send's record, on arrival
+
 Answers follow PROTOCOL.md section 2: the success body of 2.2 (`wamid.FAKE_<n>`, n counting
 accepted messages from 1) and the Graph error shape of 2.3. A wrong Bearer token gets a 401
 with code 190; a body that breaks the documented limits (2.1) gets a 400 with code 131009, so
@@ -29,9 +33,11 @@ Both need the Bearer token (401, code 190); an unknown id gets Graph's 400 with 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +66,14 @@ class RecordedRequest:
     @property
     def accepted(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def outbox_id(self) -> int | None:
+        """The gateway's outbox row id, from `biz_opaque_callback_data` (`outbox:<id>`)."""
+        data = self.body.get("biz_opaque_callback_data") if isinstance(self.body, dict) else None
+        if isinstance(data, str) and data.startswith("outbox:") and data[7:].isdigit():
+            return int(data[7:])
+        return None
 
     @property
     def text(self) -> str | None:
@@ -129,6 +143,8 @@ class FakeGraph:
         self.media: dict[str, tuple[bytes, str]] = {}  # media id -> (bytes, mime type)
         self.media_requests: list[MediaRequest] = []
         self._planned_media: deque[tuple[str | None, PlannedResponse]] = deque()
+        self.latency: Callable[[], float] | None = None
+        self.on_accepted: Callable[[RecordedRequest], None] | None = None
 
     @property
     def app(self) -> web.Application:
@@ -224,17 +240,20 @@ class FakeGraph:
         except ValueError:
             body = None
         status, payload, headers, wamid = self._answer(request, body)
-        self.requests.append(
-            RecordedRequest(
-                path=request.path,
-                version=request.match_info["version"],
-                phone_number_id=request.match_info["phone_number_id"],
-                headers=CIMultiDict(request.headers),
-                body=body,
-                status=status,
-                wamid=wamid,
-            )
+        record = RecordedRequest(
+            path=request.path,
+            version=request.match_info["version"],
+            phone_number_id=request.match_info["phone_number_id"],
+            headers=CIMultiDict(request.headers),
+            body=body,
+            status=status,
+            wamid=wamid,
         )
+        self.requests.append(record)
+        if record.accepted and self.on_accepted is not None:
+            self.on_accepted(record)
+        if self.latency is not None:
+            await asyncio.sleep(self.latency())
         return web.Response(
             status=status, body=payload, headers=headers, content_type="application/json"
         )

@@ -300,7 +300,12 @@ class Operator:
     async def api(
         self, method: str, path: str, *, body: Any = None, expect: int | None = 200
     ) -> Any:
-        return await self.sim.api(method, path, body=body, token=self.token, expect=expect)
+        """A call as this operator; a command (not a GET) returns once what it started has
+        settled (its sends are made), as a webhook does."""
+        answer = await self.sim.api(method, path, body=body, token=self.token, expect=expect)
+        if method != "GET":
+            await self.sim.settle()
+        return answer
 
     async def next(self, expect: int | None = 200) -> Any:
         return await self.api("POST", "/api/operator/next", expect=expect)

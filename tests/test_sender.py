@@ -13,7 +13,7 @@ from actors.outbox.outbound import OutboundMessage, SendResult
 from gateway.settings import OutboxSettings
 from gateway.signature import sign
 from tests.conftest import MakeSim
-from tests.sim import APP_SECRET, Sim, cloud_text, settings_for
+from tests.sim import APP_SECRET, BUSINESS, Sim, cloud_envelope, cloud_text, settings_for
 
 PHONE = "447700900123"
 
@@ -80,11 +80,12 @@ async def test_a_send_in_flight_at_stop_finishes_and_is_not_sent_again(
     assert again.sent == [], "nothing is sent twice"
 
 
-async def test_a_send_still_unanswered_after_the_drain_is_sent_after_the_restart(
+async def test_a_send_still_unanswered_after_the_drain_is_sent_after_the_grace(
     make_sim: MakeSim, db_path: Path
 ) -> None:
-    """A send that does not finish within `drain_seconds` is cancelled at the stop; it is
-    still pending, and the next start sends it."""
+    """A send that does not finish within `drain_seconds` is cancelled at the stop; it may
+    have reached the provider, so after the restart it waits `unconfirmed_grace_seconds`
+    for a status naming it, and with none is sent again then."""
     gated = GatedProvider()
     settings = settings_for(db_path, outbox=OutboxSettings(drain_seconds=0.0))
     sim = await make_sim(settings, provider=gated)
@@ -96,8 +97,65 @@ async def test_a_send_still_unanswered_after_the_drain_is_sent_after_the_restart
     again = Recorder()
     second = await make_sim(settings, provider=again)
     await second.settle()
+    assert again.sent == [], "not before the grace"
+    await second.advance(timedelta(seconds=29.9))
+    assert again.sent == []
+    await second.advance(timedelta(seconds=0.1))
     assert [m.text for m in again.sent] == ["How can we help you today?"]
     assert outbox_rows(db_path) == [("sent", 1)]
+
+
+def status_of(outbox_id: int, wamid: str, ts: int) -> dict[str, object]:
+    """The `sent` status Meta posts for a message we sent with our callback data."""
+    body = cloud_envelope(BUSINESS, [], [])
+    value = body["entry"][0]["changes"][0]["value"]
+    del value["messages"]
+    value["statuses"] = [
+        {"id": wamid, "status": "sent", "timestamp": str(ts), "recipient_id": PHONE,
+         "biz_opaque_callback_data": f"outbox:{outbox_id}"}
+    ]  # fmt: skip
+    return body
+
+
+async def test_a_status_within_the_grace_confirms_an_unanswered_send(
+    make_sim: MakeSim, db_path: Path
+) -> None:
+    """The send in flight at a crash had reached the provider: its status webhook, arriving
+    within the grace, records it as sent, and it is never sent again. The recipient's next
+    reply, held behind it, goes at once then."""
+    gated = GatedProvider()
+    settings = settings_for(db_path, outbox=OutboxSettings(drain_seconds=0.0))
+    sim = await make_sim(settings, provider=gated)
+    await post_hi(sim)
+    await gated.started.wait()
+    await sim.client.close()
+    again = Recorder()
+    second = await make_sim(settings, provider=again)
+    await second.customer_says(PHONE, "hello")  # a second reply, behind the unconfirmed one
+    assert again.sent == [], "the recipient's next reply waits behind the unconfirmed one"
+    await second.post_cloud(status_of(1, "wamid.AT_META", second.ts()))
+    await second.advance(timedelta(seconds=30))
+    assert [m.outbox_id for m in again.sent] == [2], "the first is never sent again"
+    assert outbox_rows(db_path) == [("sent", 0), ("sent", 1)]
+    first = next(m for m in await second.messages(PHONE) if m["sender_type"] == "bot")
+    assert (first["status"], first["provider_message_id"]) == ("sent", "wamid.AT_META")
+    assert ("delivery", "send_confirmed_by_status") in await second.journey(PHONE)
+
+
+async def test_a_status_for_a_send_never_attempted_confirms_nothing(
+    make_sim: MakeSim, db_path: Path
+) -> None:
+    """Only a send marked as attempted can be confirmed by a status: a status naming a row
+    that never left (forged or mistaken callback data) does not stop it being sent."""
+    gated = GatedProvider()
+    sim = await make_sim(provider=gated)
+    await sim.client.close()
+    recorder = Recorder()
+    second = await make_sim(provider=recorder)
+    await second.post_cloud(status_of(1, "wamid.NOT_OURS", second.ts()))
+    await second.customer_says(PHONE, "hi")
+    assert [m.outbox_id for m in recorder.sent] == [1]
+    assert gated.sent == []
 
 
 async def test_the_outbox_id_travels_in_the_body(make_sim: MakeSim) -> None:

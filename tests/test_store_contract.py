@@ -466,6 +466,35 @@ async def test_outbox_lifecycle(store: Store) -> None:
     ]
 
 
+@covers("mark_attempting", "defer_unconfirmed")
+async def test_an_attempted_send_left_unconfirmed_waits_for_its_status(store: Store) -> None:
+    """A send marked as attempting and never recorded (the process died) is deferred at the
+    next start; a status naming its outbox id confirms it (sent, with the provider's id,
+    journaled); a send recorded or never attempted is not deferred."""
+    rows = [message(store, direction="out", sender="bot", status="pending") for _ in range(3)]
+    sends = [send(store, "c1", int(r.view.id)) for r in rows]
+    await commit(store, conversation(), messages=rows, outbox=sends)
+    first, second, _third = await store.due_sends(T0, 10)
+    await store.mark_attempting([first.id, second.id], T0)
+    await store.mark_sent(second, "wamid.SENT", T0)
+    until = T0 + timedelta(seconds=30)
+    assert await store.defer_unconfirmed(until) == [(first.id, first.recipient)]
+    assert [d.id for d in await store.due_sends(T0, 10)] == [sends[2].id]
+    assert await store.next_send_attempt(T0) == until
+    status = StatusRow("wamid.AT_META", "sent", T0, outbox_id=first.id)
+    await store.insert_inbox(
+        [InboxRow("st1", "cloud", "status", None, None, T0, processed=True, status=status)]
+    )
+    assert [d.id for d in await store.due_sends(until, 10)] == [sends[2].id]
+    assert await store.defer_unconfirmed(until) == []
+    confirmed = await store.message(rows[0].view.id)
+    assert confirmed is not None
+    assert (confirmed.status, confirmed.provider_message_id) == ("sent", "wamid.AT_META")
+    assert ("delivery", "send_confirmed_by_status") in [
+        (j.step_type, j.status) for j in await store.journey("c1")
+    ]
+
+
 @covers("insert_inbox", "message")
 async def test_statuses_merge_forward_only(store: Store) -> None:
     """Statuses merge monotonically (sent < delivered < read); a late `delivered` after

@@ -97,7 +97,7 @@ async def test_database_is_wal_and_migrated(tmp_path: Path) -> None:
         "conversation_pauses",
         "schema_migrations",
     } <= tables
-    assert versions == [1, 2, 3, 4, 5, 6, 7]
+    assert versions == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 async def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
         await writer.start()
         await writer.stop()
     with sqlite3.connect(tmp_path / "w.db") as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (7,)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (8,)
 
 
 def test_pause_table_has_seed_columns(tmp_path: Path) -> None:

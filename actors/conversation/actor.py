@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -37,6 +38,7 @@ from actors.conversation.step import deadlines, step
 from actors.conversation.step_commit import build
 from actors.runtime.actor import Actor
 from actors.runtime.clock import Clock
+from actors.runtime.durably import durably
 from storage.rows import Alias
 from storage.store import Store
 from storage.views import DueSend
@@ -90,7 +92,7 @@ class ConversationActor(Actor[Message]):
 
     async def setup(self) -> None:
         blob = await self.ctx.loader.load(self.name)
-        self.state = None if blob is None else decode_state(blob)
+        self.state = None if blob is None else decode_state(blob, self.name)
 
     async def handle(self, message: Message, inbox_id: int) -> Any:
         if not inbox_id:
@@ -124,7 +126,10 @@ class ConversationActor(Actor[Message]):
             return next((e.value for e in effects if isinstance(e, Reply)), None)
         timers = deadlines(new, policy)
         built = build(old, new, effects, now, timers, inbox_id, ctx.store)
-        await ctx.store.commit_step(built.commit)
+        # A passing fault of the database is waited out: this event was acknowledged.
+        await durably(
+            partial(ctx.store.commit_step, built.commit), "step", conversation_id=self.name
+        )
         self.state = new
         ctx.schedule(self.name, built.commit.conversation.next_wakeup_at)
         if built.commit.aliases:

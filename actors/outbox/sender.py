@@ -7,9 +7,18 @@ recipient whose send waits for a retry holds its later messages back. At most
 `concurrency` sends in flight in all, at most `messages_per_second` for each business number
 (`pace.py`; a throttling answer slows it down). Retry times are one deadline in the shared heap.
 
+Each send is marked as attempting, durably, before its request leaves, and the mark goes
+with its recorded outcome. A crash (kill -9, power loss) between the two leaves rows that
+may or may not have reached the provider, which has no idempotency key: at the next start
+they wait `unconfirmed_grace` seconds for a status webhook naming them (Meta posts one for
+every message it accepted, with our `biz_opaque_callback_data`), which confirms them
+(`Store.insert_inbox` applies it); only those still unconfirmed then are sent again. Their
+recipients' later messages wait behind them, in order. Sends never attempted are sent at
+once: they cannot be duplicates.
+
 Stopping lets the sends in flight finish (within `drain_seconds`) and records them, so a
 clean restart sends nothing twice; only a send still unanswered after that is cancelled,
-and it is sent again after the restart.
+and it is treated at the next start as a crash would leave it.
 """
 
 from __future__ import annotations
@@ -18,12 +27,14 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
 from actors.outbox.outbound import OutboundProvider, SendResult, decode_outbound
 from actors.outbox.pace import THROTTLED, Pace
 from actors.runtime.clock import Clock
+from actors.runtime.durably import durably
 from storage.store import Store
 from storage.views import DueSend
 
@@ -46,6 +57,7 @@ class OutboxSender:
         drain_seconds: float = 10.0,
         messages_per_second: float = 80.0,
         max_queued: int = 10_000,
+        unconfirmed_grace: float = 30.0,
     ) -> None:
         self._store = store
         self._provider = provider
@@ -56,6 +68,8 @@ class OutboxSender:
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._drain_seconds = drain_seconds
+        self._unconfirmed_grace = unconfirmed_grace
+        self._recovering = True  # the first scan defers what a crash left unconfirmed
         self.pace = Pace(messages_per_second)
         # Past `max_queued` sends in memory, the rest wait in the outbox table (they are
         # committed there already) and are read back, in order, as the queue drains.
@@ -66,7 +80,9 @@ class OutboxSender:
         self._ready: deque[str] = deque()  # recipients with mail and nothing in flight
         self._busy: set[str] = set()  # a send in flight, or one waiting for its retry
         self._known: set[int] = set()  # queued, in flight, or waiting for a retry
-        self._retry_wait: set[int] = set()
+        # Sends waiting in the table for a retry (or, after a crash, for a confirmation),
+        # each with its recipient, held back behind it, and when it falls due.
+        self._retry_wait: dict[int, tuple[str, datetime]] = {}
         self._due_retries: deque[DueSend] = deque()
         self._sending: dict[int, asyncio.Task[None]] = {}
         self._scan: asyncio.Task[None] | None = None
@@ -146,15 +162,18 @@ class OutboxSender:
             while True:
                 self._rescan = False
                 now = self._clock.now()
+                if self._recovering:
+                    await self._defer_unconfirmed(now)
                 limit = 10_000
                 rows = await self._store.due_sends(now, limit=limit)
                 fresh = []
                 for row in rows:
-                    if row.id in self._retry_wait:
-                        self._retry_wait.discard(row.id)
+                    if self._retry_wait.pop(row.id, None) is not None:
                         self._due_retries.append(row)
                     elif row.id not in self._known:
                         fresh.append(row)
+                if len(rows) < limit:
+                    self._settled_elsewhere(now)
                 deferred = self._deferred_upto
                 self._deferred_upto = 0
                 self.submit(fresh, scanned=True)
@@ -173,6 +192,31 @@ class OutboxSender:
         finally:
             self._scan = None
             self._pump()
+
+    async def _defer_unconfirmed(self, now: datetime) -> None:
+        """What was in flight when the process died waits for its status, its recipient's
+        later messages behind it."""
+        until = now + timedelta(seconds=self._unconfirmed_grace)
+        held = await self._store.defer_unconfirmed(until)
+        self._recovering = False
+        for outbox_id, recipient in held:
+            self._known.add(outbox_id)
+            self._busy.add(recipient)
+            self._retry_wait[outbox_id] = (recipient, until)
+        if held:
+            log.warning(
+                "sends_unconfirmed_at_start", count=len(held), grace_seconds=self._unconfirmed_grace
+            )
+
+    def _settled_elsewhere(self, now: datetime) -> None:
+        """A send waiting for its retry that is due but no longer pending was settled by a
+        status webhook (it had reached the provider): its recipient goes on."""
+        for outbox_id, (recipient, due) in list(self._retry_wait.items()):
+            if due <= now:
+                del self._retry_wait[outbox_id]
+                self._known.discard(outbox_id)
+                log.info("send_confirmed_by_status", outbox_id=outbox_id)
+                self._release(recipient)
 
     async def _schedule_next_retry(self, now: datetime) -> None:
         self._schedule(await self._store.next_send_attempt(after=now))
@@ -199,10 +243,19 @@ class OutboxSender:
             self._idle.set()
 
     async def _send(self, row: DueSend) -> None:
-        retrying = False
+        retry_at: datetime | None = None
         try:
             message = decode_outbound(row.body)
             await self.pace.slot(message.business_id)
+            try:
+                await self._store.mark_attempting([row.id], self._clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the store refuses writes: not sent, try again soon
+                retry_at = self._clock.now() + timedelta(seconds=self._retry_base)
+                log.warning("send_postponed", outbox_id=row.id, error=type(exc).__name__)
+                self._schedule(retry_at)
+                return
             try:
                 result = await self._provider.send(message)
             except asyncio.CancelledError:
@@ -210,11 +263,11 @@ class OutboxSender:
             except Exception as exc:  # a provider bug must not lose the message
                 log.exception("provider_send_raised", outbox_id=row.id)
                 result = SendResult(ok=False, retryable=True, error_detail=repr(exc))
-            retrying = await self._record(row, result, message.conversation_id)
+            retry_at = await self._record(row, result, message.conversation_id)
         finally:
             self._sending.pop(row.id, None)
-            if retrying:
-                self._retry_wait.add(row.id)
+            if retry_at is not None:
+                self._retry_wait[row.id] = (row.recipient, retry_at)
             else:
                 self._known.discard(row.id)
                 self._release(row.recipient)
@@ -227,15 +280,17 @@ class OutboxSender:
         if recipient in self._queues:
             self._ready.append(recipient)
 
-    async def _record(self, row: DueSend, result: SendResult, conversation_id: str) -> bool:
-        """Write the outcome; True when the send will be retried."""
+    async def _record(
+        self, row: DueSend, result: SendResult, conversation_id: str
+    ) -> datetime | None:
+        """Write the outcome; the time of the retry when there will be one."""
         now = self._clock.now()
         if result.ok:
             self.sent += 1
             pid = result.provider_message_id or f"unknown.{row.id}"
-            await self._store.mark_sent(row, pid, now)
+            await durably(partial(self._store.mark_sent, row, pid, now), "mark_sent")
             log.info("message_sent", conversation_id=conversation_id, outbox_id=row.id)
-            return False
+            return None
         detail = result.error_detail or "send failed"
         if result.error_code in THROTTLED:
             rate = self.pace.throttled(decode_outbound(row.body).business_id)
@@ -251,11 +306,13 @@ class OutboxSender:
                 detail=detail,
                 in_seconds=delay,
             )
-            await self._store.mark_retry(
-                row.id, now + timedelta(seconds=delay), result.error_code, detail, now
+            retry_at = now + timedelta(seconds=delay)
+            await durably(
+                partial(self._store.mark_retry, row.id, retry_at, result.error_code, detail, now),
+                "mark_retry",
             )
             await self._schedule_next_retry(now)
-            return True
+            return retry_at
         self.failed += 1
         log.warning(
             "send_failed",
@@ -264,5 +321,8 @@ class OutboxSender:
             code=result.error_code,
             detail=detail,
         )
-        await self._store.mark_send_failed(row, result.error_code, detail, now)
-        return False
+        await durably(
+            partial(self._store.mark_send_failed, row, result.error_code, detail, now),
+            "mark_send_failed",
+        )
+        return None

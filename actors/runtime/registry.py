@@ -33,6 +33,8 @@ class Registry(Generic[A]):
         self._closed = False
         self.spawned = 0
         self.passivated = 0
+        # One bound method for every actor (a new one per actor would be 64 B each).
+        self._busy_callback = self._on_busy
 
     def __len__(self) -> int:
         return len(self._actors)
@@ -57,7 +59,7 @@ class Registry(Generic[A]):
         if actor is None or actor.stopped:
             if self._closed:
                 raise ActorStopped(key)
-            actor = self._spawn(key, self._capacity, self._on_busy)
+            actor = self._spawn(key, self._capacity, self._busy_callback)
             self._actors[key] = actor
             self.spawned += 1
         return actor

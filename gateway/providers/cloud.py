@@ -40,15 +40,21 @@ class CloudProvider:
         phone_number_id: str,
         access_token: str,
         timeout_seconds: float = 15.0,
+        connections: int = 100,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._connections = connections  # as many as the outbox has sends in flight
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=self._connections),
+            )
         return self._session
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -90,6 +90,7 @@ class WatiProvider:
         token: str,
         channels: dict[str, str] | None = None,
         timeout_seconds: float = 15.0,
+        connections: int = 100,
         templates_per_10s: int = 30,
     ) -> None:
         self._base = api_base.rstrip("/")
@@ -97,13 +98,18 @@ class WatiProvider:
         self._headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
         self._channels = channels or {}  # business number id -> WATI channelPhoneNumber
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._connections = connections  # as many as the outbox has sends in flight
         self._templates = RatePacer(templates_per_10s, 10.0)
         self._session: aiohttp.ClientSession | None = None
         self._token_refused = False
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=self._connections),
+            )
         return self._session
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from storage.rows import Alias, InboxRow, JournalRow, StatusRow
-from storage.sqlite import aliases, journal, messages
+from storage.sqlite import aliases, journal, messages, outbox
 from storage.sqlite.reader import Reader
 from storage.sqlite.timefmt import iso, parse_iso, parse_iso_or_none
 from storage.views import InboxCounts, InboxEvent, InboxRecord
@@ -53,7 +53,11 @@ def insert(
 
 
 def _apply_status(conn: sqlite3.Connection, status: StatusRow) -> None:
-    """Merge the status; a failure is journaled in the conversation of the message."""
+    """Merge the status; a failure is journaled in the conversation of the message. A
+    status naming one of our sends confirms it reached the provider (any status, `failed`
+    too: a request that was refused gets no status)."""
+    if status.outbox_id is not None:
+        outbox.confirm(conn, status.outbox_id, status.provider_message_id, iso(status.at))
     messages.merge_statuses(conn, [status])
     if status.status == "failed":
         conn.execute(

@@ -42,7 +42,8 @@ def max_id(conn: sqlite3.Connection) -> int:
 
 def mark_sent(conn: sqlite3.Connection, send: DueSend, provider_message_id: str, at: str) -> None:
     conn.execute(
-        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = ?,"
+        "UPDATE outbox SET status = 'sent', attempts = attempts + 1,"
+        " provider_message_id = ?, attempted_at = NULL,"
         " updated_at = ? WHERE id = ?",
         (provider_message_id, at, send.id),
     )
@@ -60,7 +61,8 @@ def mark_retry(
 ) -> None:
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error_code = ?,"
-        " error_detail = ?, updated_at = ? WHERE id = ?",
+        " error_detail = ?, attempted_at = NULL, updated_at = ?"
+        " WHERE id = ? AND status = 'pending'",
         (next_attempt_at, code, detail, at, outbox_id),
     )
 
@@ -70,7 +72,7 @@ def mark_failed(
 ) -> None:
     conn.execute(
         "UPDATE outbox SET status = 'failed', attempts = attempts + 1, error_code = ?,"
-        " error_detail = ?, updated_at = ? WHERE id = ?",
+        " error_detail = ?, attempted_at = NULL, updated_at = ? WHERE id = ?",
         (code, detail, at, send.id),
     )
     if send.message_id is not None:
@@ -79,6 +81,48 @@ def mark_failed(
         "INSERT INTO journal (conversation_id, at, step_type, status, detail)"
         " SELECT conversation_id, ?, 'delivery', 'send_failed', ? FROM outbox WHERE id = ?",
         (at, f"{code} {detail}" if code is not None else detail, send.id),
+    )
+
+
+def mark_attempting(conn: sqlite3.Connection, outbox_ids: list[int], at: float) -> None:
+    conn.executemany(
+        "UPDATE outbox SET attempted_at = ? WHERE id = ? AND status = 'pending'",
+        [(at, i) for i in outbox_ids],
+    )
+
+
+def defer_unconfirmed(conn: sqlite3.Connection, until: float) -> list[tuple[int, str]]:
+    """Pending sends marked as attempted (in flight when the process died) wait until
+    `until` for a status that confirms them; returns their (id, recipient), oldest first."""
+    rows = conn.execute(
+        "SELECT id, recipient FROM outbox WHERE attempted_at IS NOT NULL AND status = 'pending'"
+        " ORDER BY id"
+    ).fetchall()
+    conn.executemany(
+        "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+        [(until, r[0]) for r in rows],
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def confirm(conn: sqlite3.Connection, outbox_id: int, provider_message_id: str, at: str) -> None:
+    """A status webhook names a send whose answer was never recorded (the process died
+    while it was in flight): the provider has it, so it is sent, not to be sent again."""
+    row = conn.execute(
+        "UPDATE outbox SET status = 'sent', provider_message_id = ?, attempted_at = NULL,"
+        " updated_at = ? WHERE id = ? AND status = 'pending' AND attempted_at IS NOT NULL"
+        " RETURNING conversation_id, message_id",
+        (provider_message_id, at, outbox_id),
+    ).fetchone()
+    if row is None:
+        return
+    conversation_id, message_id = row
+    if message_id is not None:
+        messages.set_provider_id(conn, message_id, provider_message_id, "sent", at)
+    conn.execute(
+        "INSERT INTO journal (conversation_id, at, step_type, status, detail)"
+        " VALUES (?, ?, 'delivery', 'send_confirmed_by_status', ?)",
+        (conversation_id, at, f"outbox:{outbox_id} {provider_message_id}"),
     )
 
 

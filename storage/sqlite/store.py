@@ -198,6 +198,14 @@ class SqliteStore:
     ) -> list[InboxEvent]:
         return await inbox.unprocessed(self._reader, max_attempts, conversation_id, after_id, limit)
 
+    async def mark_attempting(self, outbox_ids: list[int], at: datetime) -> None:
+        await self._writer.submit(
+            partial(outbox.mark_attempting, outbox_ids=outbox_ids, at=at.timestamp())
+        )
+
+    async def defer_unconfirmed(self, until: datetime) -> list[tuple[int, str]]:
+        return await self._writer.submit(partial(outbox.defer_unconfirmed, until=until.timestamp()))
+
     async def due_sends(self, now: datetime, limit: int) -> list[DueSend]:
         return await outbox.due(self._reader, now, limit)
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from storage.sqlite.migrate import migrate
-from storage.store import StoreClosed
+from storage.store import StoreClosed, StoreUnavailable
 
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], T]
+# SQLite's primary result codes for faults that pass: BUSY, LOCKED, IOERR, FULL, PROTOCOL.
+_TRANSIENT = frozenset({5, 6, 10, 13, 15})
 
 
 @dataclass(slots=True)
@@ -49,6 +51,17 @@ def open_write_connection(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache for the writer
     return conn
+
+
+def _named(exc: BaseException) -> BaseException:
+    """A fault of the database that passes becomes StoreUnavailable (the core and the edge
+    know no sqlite3); anything else (a constraint, a bug) stays what it is."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in _TRANSIENT:
+        named = StoreUnavailable(str(exc))
+        named.__cause__ = exc
+        return named
+    return exc
 
 
 def _close(conn: sqlite3.Connection) -> None:
@@ -160,7 +173,7 @@ class Writer:
                 if ok:
                     op.future.set_result(value)
                 else:
-                    op.future.set_exception(value)
+                    op.future.set_exception(_named(value))
 
     def _commit(self, batch: list[_Op]) -> list[tuple[bool, Any]]:
         """Runs in the writer thread: the whole batch in one transaction. If a write fails,
@@ -192,6 +205,11 @@ class Writer:
                 try:
                     value = op.fn(conn)
                 except Exception as exc:
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (a full disk, an
+                        # I/O error): nothing of the batch stands, and running on would
+                        # commit the rest statement by statement.
+                        return [(False, exc)] * len(batch)
                     conn.execute("ROLLBACK TO w")
                     conn.execute("RELEASE w")
                     outcomes.append((False, exc))
