@@ -26,6 +26,7 @@ from actors.conversation.policy import Policy
 from actors.conversation.snapshot_loader import SnapshotLoader
 from actors.desk.desk import AssignTo, Desk, Next
 from actors.intake.accept import accept
+from actors.intake.admission import Admission
 from actors.intake.backlog import Backlog
 from actors.intake.identity import Resolver
 from actors.intake.items import IntakeItem, IntakeResult
@@ -78,6 +79,7 @@ class RuntimeConfig:
     events_kept: int = 10_000
     messages_per_second: float = 80.0
     outbox_max_queued: int = 10_000
+    max_unprocessed: int = 10_000
     outbox_unconfirmed_grace: float = 30.0
 
 
@@ -112,6 +114,7 @@ class Runtime:
         self._loader: SnapshotLoader
         self._desk: Supervisor[Desk]
         self.resolver: Resolver
+        self.admission = Admission(config.max_unprocessed)
         self._passivator: asyncio.Task[None] | None = None
         self.started = False
         self.maintenance_settings = maintenance or MaintenanceSettings()
@@ -140,6 +143,7 @@ class Runtime:
             outbox_submit=lambda sends: self.sender.submit(sends),
             publish=self.events.publish,
             learn=self.resolver.learned,
+            settled=self.admission.settled,
         )
         self.registry = Registry(
             partial(ConversationActor, ctx=ctx),
@@ -183,7 +187,7 @@ class Runtime:
         )
         await self.jobs.start()
         self.backlog.start()
-        replayed = await self.backlog.replay()
+        replayed = await self.backlog.replay(self.admission.found)
         self.sender.start()
         self.timers.start()
         self._passivator = asyncio.get_running_loop().create_task(
@@ -222,6 +226,7 @@ class Runtime:
             store=self.store,
             backlog=self.backlog,
             resolver=self.resolver,
+            admission=self.admission,
             now=self.clock.now(),
         )
 

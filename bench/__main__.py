@@ -16,6 +16,7 @@ from bench import (
     mass_expiry,
     memory,
     outbound,
+    overload,
     peer,
     recovery,
 )
@@ -32,6 +33,7 @@ BENCHES = {
     "mass_expiry": mass_expiry,
     "lateness": lateness,
     "archive": archive,
+    "overload": overload,
 }
 
 

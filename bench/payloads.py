@@ -14,6 +14,11 @@ APP_SECRET = "bench-app-secret"
 
 
 def text_webhook(phone: str, wamid: str, ts: int, text: str) -> bytes:
+    return batch_webhook([(phone, wamid)], ts, text)
+
+
+def batch_webhook(senders: list[tuple[str, str]], ts: int, text: str) -> bytes:
+    """One webhook carrying a message from each `(phone, wamid)` (Meta batches them)."""
     body = {
         "object": "whatsapp_business_account",
         "entry": [
@@ -34,6 +39,7 @@ def text_webhook(phone: str, wamid: str, ts: int, text: str) -> bytes:
                                     "wa_id": phone,
                                     "user_id": f"GB.{phone}",
                                 }
+                                for phone, _ in senders
                             ],
                             "messages": [
                                 {
@@ -43,6 +49,7 @@ def text_webhook(phone: str, wamid: str, ts: int, text: str) -> bytes:
                                     "type": "text",
                                     "text": {"body": text},
                                 }
+                                for phone, wamid in senders
                             ],
                         },
                     }
@@ -53,12 +60,18 @@ def text_webhook(phone: str, wamid: str, ts: int, text: str) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def write_requests(path: Path, count: int, conversations: int, prefix: str = "b") -> Path:
-    """`count` signed webhooks round-robin over `conversations` customers."""
+def write_requests(
+    path: Path, count: int, conversations: int, prefix: str = "b", per_webhook: int = 1
+) -> Path:
+    """`count` signed webhooks round-robin over `conversations` customers, each carrying
+    `per_webhook` messages (of as many customers)."""
     ts = int(time.time())
     with path.open("wb") as out:
         for i in range(count):
-            phone = f"4477{i % conversations:08d}"
-            raw = text_webhook(phone, f"wamid.{prefix}{i:09d}", ts, "hi")
+            senders = [
+                (f"4477{n % conversations:08d}", f"wamid.{prefix}{n:09d}")
+                for n in range(i * per_webhook, (i + 1) * per_webhook)
+            ]
+            raw = batch_webhook(senders, ts, "hi")
             out.write(sign(raw, APP_SECRET).encode() + b" " + raw + b"\n")
     return path

@@ -56,6 +56,12 @@ async def healthz(request: web.Request) -> web.Response:
         "writer_backlog": store.backlog,
         "inbox": await store.inbox_counts(),
         "parked_conversations": runtime.backlog.parked,
+        "intake": {
+            "unprocessed": runtime.admission.unprocessed,
+            "max_unprocessed": runtime.admission.max_unprocessed,
+            "shedding": runtime.admission.shedding,
+            "shed": dict(runtime.admission.shed),
+        },
         "outbox_in_flight": runtime.sender.in_flight,
         "provider": runtime.provider.name,
         "warnings": gw.warnings,

@@ -30,7 +30,7 @@ from gateway import (
 )
 from gateway.auth import Authenticator, make_auth_middleware
 from gateway.context import GATEWAY, Gateway
-from gateway.errors import error_middleware, query_middleware
+from gateway.errors import RETRY_AFTER, error_middleware, query_middleware
 from gateway.policies import build_policies
 from gateway.providers.cloud import CloudProvider
 from gateway.providers.console import ConsoleProvider
@@ -134,6 +134,7 @@ def create_app(
         events_kept=settings.realtime.events_kept,
         messages_per_second=settings.whatsapp.messages_per_second,
         outbox_max_queued=settings.outbox.max_queued,
+        max_unprocessed=settings.intake.max_unprocessed,
         outbox_unconfirmed_grace=settings.outbox.unconfirmed_grace_seconds,
     )
     runtime = Runtime(
@@ -159,6 +160,7 @@ def create_app(
         middlewares=[error_middleware, query_middleware, make_auth_middleware(auth)],
     )
     app[GATEWAY] = gateway
+    app[RETRY_AFTER] = settings.intake.retry_after_seconds
     webhooks.add_routes(app)
     api_maintenance.add_routes(app)  # before /api/conversations/{id}
     api_conversations.add_routes(app)

@@ -30,6 +30,7 @@ from gateway.cloud_payload import (
     Status,
     Value,
 )
+from gateway.raw_payload import decode_payload
 from storage.content import (
     Audio,
     Button,
@@ -86,7 +87,6 @@ _envelope = msgspec.json.Decoder(Envelope)
 _value = msgspec.json.Decoder(Value)
 _message = msgspec.json.Decoder(InMessage)
 _status = msgspec.json.Decoder(Status)
-_any = msgspec.json.Decoder()
 
 
 def decode_envelope(raw: bytes) -> Envelope:
@@ -174,7 +174,7 @@ def _message_item(business: str, raw: msgspec.Raw, contacts: list[Contact]) -> I
     try:
         msg = _message.decode(raw)
         sent_at = parse_timestamp(msg.timestamp)
-        payload = _any.decode(raw)
+        payload = decode_payload(raw)
     except (msgspec.ValidationError, ValueError, OverflowError, RecursionError) as exc:
         return _ignored("bad_message", bytes(raw), "webhook", "invalid_message", str(exc))
     contact = _contact_of(msg, contacts)
@@ -359,7 +359,7 @@ def _answers(flow: FlowReply) -> dict[str, Any] | None:
     if not flow.response_json:
         return None
     try:
-        answers = _any.decode(flow.response_json)
+        answers = decode_payload(flow.response_json)
     except (msgspec.DecodeError, RecursionError):
         return {"response_json": flow.response_json}
     return answers if isinstance(answers, dict) else {"response": answers}
@@ -377,7 +377,7 @@ def _echo_item(business: str, raw: msgspec.Raw) -> IntakeItem:
     try:
         msg = _message.decode(raw)
         sent_at = parse_timestamp(msg.timestamp)
-        payload = _any.decode(raw)
+        payload = decode_payload(raw)
     except (msgspec.ValidationError, ValueError, OverflowError, RecursionError) as exc:
         return _ignored("bad_echo", bytes(raw), "webhook", "invalid_echo", str(exc))
     customer = msg.to or msg.to_user_id

@@ -1,6 +1,7 @@
 """API errors, the one place a body that does not decode becomes a 400, and the one
 middleware that turns every exception into the JSON error shape
-`{"error": {"code", "message", "field"}}`."""
+`{"error": {"code", "message", "field"}}`. Load shed (a full mailbox, too much unprocessed
+intake) is a 503 with `Retry-After` (`[intake] retry_after_seconds`, kept in the app)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
+from actors.intake.admission import IntakeFull
 from actors.runtime.errors import ActorStopped, MailboxFull
 from storage.store import StoreClosed, StoreUnavailable
 
@@ -20,6 +22,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
 STORE_RETRY_AFTER = 5  # seconds: what a full disk or a lock needs to clear, as a guess
 _AT = re.compile(r" - at `\$(?:\.?)([^`]*)`$")
+RETRY_AFTER = web.AppKey("retry_after_seconds", int)
+DEFAULT_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -85,6 +89,14 @@ _STATUS_CODES = {
 }
 
 
+def _shed(request: web.Request, code: str, message: str) -> web.Response:
+    """503 with the seconds after which the client should retry."""
+    log.debug("request_shed", method=request.method, path=request.path, code=code)
+    response = error_response(503, code, message)
+    response.headers["Retry-After"] = str(request.app.get(RETRY_AFTER, DEFAULT_RETRY_AFTER))
+    return response
+
+
 @web.middleware
 async def query_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Query parameters are text: one holding a NUL character is refused (SQLite would end
@@ -127,7 +139,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 response.headers[name] = exc.headers[name]
         return response
     except MailboxFull as exc:
-        return error_response(503, "busy", f"{exc} is busy; retry later")
+        return _shed(request, "busy", f"{exc} is busy; retry later")
+    except IntakeFull as exc:
+        return _shed(request, "overloaded", f"{exc}; retry later")
     except (ActorStopped, StoreClosed):
         return error_response(503, "shutting_down", "the gateway is stopping; retry later")
     except StoreUnavailable as exc:

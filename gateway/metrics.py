@@ -139,6 +139,12 @@ RUNTIME: tuple[Reading[Runtime], ...] = (
         lambda r: r.backlog.parked,
     ),
     Reading(
+        "gateway_intake_unprocessed",
+        "gauge",
+        "webhook events stored and not yet processed (counted against [intake] max_unprocessed)",
+        lambda r: r.admission.unprocessed,
+    ),
+    Reading(
         "gateway_timer_lateness_max_seconds",
         "gauge",
         "the latest of the recent deadlines' firing delays",
@@ -158,7 +164,12 @@ class RuntimeSource:
         rows = GaugeMetricFamily("gateway_outbox_rows", "outbox rows by status", labels=["status"])
         for status in OUTBOX_STATUSES:
             rows.add_metric([status], counts.get(status, 0))
-        return [*(reading.family(self._runtime) for reading in RUNTIME), rows]
+        shed = CounterMetricFamily(
+            "gateway_webhooks_shed", "webhooks answered 503 under load", labels=["reason"]
+        )
+        for reason, count in sorted(self._runtime.admission.shed.items()):
+            shed.add_metric([reason], count)
+        return [*(reading.family(self._runtime) for reading in RUNTIME), rows, shed]
 
 
 class _Snapshot:

@@ -98,6 +98,16 @@ class ActorRuntimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=Tr
     passivate_after_seconds: float = 300.0
 
 
+class IntakeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`[intake]`: how much webhook intake may wait unprocessed before webhooks are shed."""
+
+    # Events stored in the inbox and not yet processed, over all conversations: past it,
+    # webhooks answer 503 (nothing is stored; the provider retries) until they catch up.
+    max_unprocessed: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    # The `Retry-After` of every 503 that sheds load (this bound, or a full mailbox).
+    retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 5
+
+
 class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     concurrency: Annotated[int, msgspec.Meta(ge=1)] = 256  # 1000/s at 200 ms a send needs 200
     max_attempts: int = 8
@@ -155,6 +165,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     timeouts: TimeoutSettings = TimeoutSettings()
     numbers: dict[str, NumberSettings] = msgspec.field(default_factory=dict)
     actors: ActorRuntimeSettings = ActorRuntimeSettings()
+    intake: IntakeSettings = IntakeSettings()
     outbox: OutboxSettings = OutboxSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     dashboard: DashboardSettings = DashboardSettings()

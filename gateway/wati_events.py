@@ -21,6 +21,7 @@ from actors.conversation.messages import AgentMessage, CustomerMessage, Identity
 from actors.intake.items import IntakeItem
 from gateway.cloud_events import db_int, parse_timestamp
 from gateway.providers.wati import outbox_id_of
+from gateway.raw_payload import decode_payload
 from storage.content import (
     Audio,
     Button,
@@ -117,9 +118,6 @@ class _Kind(msgspec.Struct):
     eventType: str
 
 
-_any = msgspec.json.Decoder()
-
-
 def decode_event(raw: bytes) -> WatiEvent:
     """Raises msgspec.DecodeError (not JSON) or msgspec.ValidationError (wrong shape).
 
@@ -127,7 +125,7 @@ def decode_event(raw: bytes) -> WatiEvent:
     type whose fields differ decodes to its bare `eventType`, so it is ignored with a 200
     rather than refused (a refused event is retried for a day and can get the webhook
     flagged as defective)."""
-    parsed = _any.decode(raw)
+    parsed = decode_payload(raw)
     kind = msgspec.convert(parsed, _Kind).eventType
     if family(kind) is None:
         return WatiEvent(eventType=kind)

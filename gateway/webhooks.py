@@ -99,9 +99,12 @@ async def receive_wati(request: web.Request) -> web.Response:
 
 
 def _accepting(request: web.Request) -> Gateway:
+    """The gateway, when it takes webhooks now: past the bound on unprocessed intake the
+    webhook is shed before its body is read (IntakeFull: 503 with Retry-After)."""
     gw = gateway_of(request)
     if not gw.accepting:
         raise ApiError(503, "not_ready", "the gateway is starting or stopping; retry later")
+    gw.runtime.admission.check()
     return gw
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -17,6 +20,22 @@ from tests.sim import ENVIRON, Sim, settings_for
 
 START = "2026-11-21T09:00:00+00:00"
 MakeSim = Callable[..., Awaitable[Sim]]
+
+# Property tests: derandomized with a bounded number of examples by default (the same
+# examples on every run, CI included); HYPOTHESIS_PROFILE=explore searches afresh, longer.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=300,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "explore", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

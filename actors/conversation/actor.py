@@ -67,6 +67,9 @@ class ActorContext:
     outbox_submit: Callable[[list[DueSend]], None]
     publish: Callable[[Event], object]
     learn: Callable[[list[Alias]], None]
+    # Told once per inbox event this actor is done with (committed, failed or dropped):
+    # intake counts the events not yet processed against its bound.
+    settled: Callable[[], None] = lambda: None
 
 
 class ConversationActor(Actor[Message]):
@@ -92,10 +95,16 @@ class ConversationActor(Actor[Message]):
         self.state = None if blob is None else decode_state(blob, self.name)
 
     async def handle(self, message: Message, inbox_id: int) -> Any:
-        if inbox_id:
-            if inbox_id <= self.last_inbox_id:
-                return None
-            self.last_inbox_id = inbox_id
+        if not inbox_id:
+            return await self._step(message, inbox_id)
+        if inbox_id <= self.last_inbox_id:
+            return None
+        self.last_inbox_id = inbox_id
+        answer = await self._step(message, inbox_id)
+        self.ctx.settled()
+        return answer
+
+    async def _step(self, message: Message, inbox_id: int) -> Any:
         ctx = self.ctx
         now = ctx.clock.now()
         old = self.state
@@ -145,7 +154,14 @@ class ConversationActor(Actor[Message]):
             error=repr(error),
         )
         if inbox_id:
+            self.ctx.settled()
             try:
                 await self.ctx.store.mark_inbox_failed(inbox_id, repr(error)[:500])
             except Exception:
                 log.exception("inbox_mark_failed", conversation_id=self.name)
+
+    def on_dropped(self, inbox_id: int) -> None:
+        """Mail refused when the actor could not start: the event stays in the inbox (and
+        is replayed at the next start) but is not pending in this run."""
+        if inbox_id:
+            self.ctx.settled()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from actors.conversation.messages import encode_event
+from actors.intake.admission import Admission
 from actors.intake.backlog import Backlog
 from actors.intake.identity import Resolver
 from actors.intake.items import IntakeItem, IntakeResult
@@ -22,13 +23,34 @@ async def accept(
     store: Store,
     backlog: Backlog,
     resolver: Resolver,
+    admission: Admission,
     now: datetime,
 ) -> IntakeResult:
-    """Store every item, then hand the new events to their conversations. MailboxFull
-    (before anything is stored) when a conversation cannot take more: the sender retries.
+    """Store every item, then hand the new events to their conversations. Before anything
+    is stored: IntakeFull when the gateway has too much unprocessed intake, MailboxFull
+    when a conversation cannot take more; the sender retries.
 
     A batch may hold more events for one conversation than its mailbox takes; they are all
     stored (and acknowledged), and those that do not fit wait in the inbox (`Backlog`)."""
+    events = sum(1 for item in items if item.event is not None)
+    admission.reserve(events)
+    try:
+        result, delivered = await _store_and_deliver(items, store, backlog, resolver, now)
+    except MailboxFull:
+        admission.release(events, "conversation")
+        raise
+    except BaseException:
+        admission.release(events)
+        raise
+    admission.stored(events, delivered)
+    return result
+
+
+async def _store_and_deliver(
+    items: list[IntakeItem], store: Store, backlog: Backlog, resolver: Resolver, now: datetime
+) -> tuple[IntakeResult, int]:
+    """The answer, and how many new events were handed to (or left in the inbox for) their
+    conversations: no await between their delivery and the count, so none settles first."""
     targets: list[str | None] = []
     links: list[Alias] = []
     for item in items:
@@ -68,7 +90,7 @@ async def accept(
         )
     ids = await store.insert_inbox(rows, links)
     resolver.learned(links)
-    result = IntakeResult()
+    result, delivered = IntakeResult(), 0
     for item, cid, inbox_id in zip(items, targets, ids, strict=True):
         if inbox_id is None:
             result.duplicates += 1
@@ -78,5 +100,6 @@ async def accept(
             result.ignored += 1
         else:
             result.accepted += 1
+            delivered += 1
             backlog.deliver(cid, item.event, inbox_id)
-    return result
+    return result, delivered

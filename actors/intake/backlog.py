@@ -86,13 +86,15 @@ class Backlog:
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
 
-    async def replay(self) -> int:
-        """Deliver every event stored but not processed, oldest first, a page at a time."""
+    async def replay(self, found: Callable[[int], None] = lambda n: None) -> int:
+        """Deliver every event stored but not processed, oldest first, a page at a time;
+        `found` is told of each page before it is delivered (so before any of it settles)."""
         after, count = 0, 0
         while True:
             rows = await self._store.unprocessed_inbox(
                 self._max_attempts, after_id=after, limit=REPLAY_PAGE
             )
+            found(len(rows))
             for row in rows:
                 self.deliver(row.conversation_id, self._decode(row.payload), row.id)
             count += len(rows)

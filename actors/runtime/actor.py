@@ -124,6 +124,9 @@ class Actor(Generic[M]):
     async def on_failure(self, message: M, inbox_id: int, error: BaseException) -> None:
         """Called when `handle` raised; the actor stops after it."""
 
+    def on_dropped(self, inbox_id: int) -> None:
+        """Called for each piece of mail refused unhandled at a stop (a failed `setup`)."""
+
     async def _run(self) -> None:
         try:
             if not self._ready:
@@ -175,3 +178,4 @@ class Actor(Generic[M]):
             pending = self._mail.popleft()
             if pending.reply is not None and not pending.reply.done():
                 pending.reply.set_exception(ActorStopped(self.name))
+            self.on_dropped(pending.inbox_id)

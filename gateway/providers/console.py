@@ -1,4 +1,8 @@
-"""The default provider: records and logs what would be sent; needs no credentials."""
+"""The default provider: records and logs what would be sent; needs no credentials.
+
+It keeps the most recent sends in memory (for tests and a look from a debugger), not all of
+them: the console is the default provider, and a gateway left running on it would otherwise
+grow by every reply it ever made (the overload bench saw ~1 KB a send)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ from actors.outbox.outbound import OutboundMessage, SendResult
 log = structlog.get_logger("console_provider")
 
 
+KEEP = 10_000
+
+
 class ConsoleProvider:
     name = "console"
 
-    def __init__(self) -> None:
-        self.sent: list[OutboundMessage] = []
+    def __init__(self, keep: int = KEEP) -> None:
+        self.sent: list[OutboundMessage] = []  # the most recent `keep` to `2 * keep` sends
+        self._keep = keep
 
     async def send(self, message: OutboundMessage) -> SendResult:
         self.sent.append(message)
+        if len(self.sent) > 2 * self._keep:
+            del self.sent[: -self._keep]
         log.info(
             "would_send",
             to=message.to,
