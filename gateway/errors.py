@@ -42,11 +42,16 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, o
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    return web.Response(
+    """The error shape; a 503 always says when to retry (`Retry-After`, seconds), whatever
+    refused: a busy conversation, the intake bound, the store, a start or a stop."""
+    response = web.Response(
         body=msgspec.json.encode(error_body(code, message, field)),
         status=status,
         content_type="application/json",
     )
+    if status == 503:
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+    return response
 
 
 def validation_error(exc: msgspec.ValidationError, prefix: str = "") -> ApiError:

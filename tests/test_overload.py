@@ -294,3 +294,15 @@ async def test_the_console_provider_keeps_only_its_recent_sends() -> None:
         await provider.send(OutboundMessage(business_id=BUSINESS, to=phone(n), text=f"t{n}"))
     assert 3 <= len(provider.sent) <= 6
     assert provider.sent[-1].text == "t9"
+
+
+async def test_a_gateway_not_accepting_says_when_to_retry(sim: Sim) -> None:
+    """Starting or stopping, a webhook is refused with 503 `not_ready` and Retry-After, as
+    every 503 is (Meta and WATI retry sooner or later; the header tells them when)."""
+    gateway = sim.client.app[GATEWAY]  # type: ignore[index]
+    gateway.accepting = False
+    response = await post(sim, spread(0, 1, sim.ts()))
+    gateway.accepting = True
+    body = await response.json()
+    assert (response.status, body["error"]["code"]) == (503, "not_ready")
+    assert int(response.headers["Retry-After"]) > 0
