@@ -110,6 +110,7 @@ def test_ids_times_and_counts_are_not_phones() -> None:
     for text in (
         "c_900a35c785cbc05a1f2e",
         "c_900a35c785cbc05a1f2e.s1",
+        "s_447700900123447700900123",
         "2026-12-01T21:35:10.667417Z",
         "GB.8812345678901234",
         "op_dc004fd9b006",
