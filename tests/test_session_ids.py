@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 
+from actors.conversation.effects import Effect
 from actors.conversation.keys import conversation_id
 from actors.conversation.policy import Policy
 from actors.conversation.sessions import start_session
@@ -89,7 +90,7 @@ async def test_a_session_made_before_ids_were_random_still_works(sim: Sim) -> No
     policy: Policy = sim.runtime.policy_for(BUSINESS)
     state = new_conversation(cid, BUSINESS, PHONE, now, PHONE, "Dana")
     state = msgspec.structs.replace(state, next_session_id=legacy, last_inbound_at=now)
-    fx: list = []  # type: ignore[type-arg]
+    fx: list[Effect] = []
     state = start_session(state, now, policy, fx)
     built = build(None, state, fx, now, deadlines(state, policy), 0, sim.runtime.store)
     await sim.runtime.store.commit_step(built.commit)
