@@ -118,9 +118,12 @@ async def history(request: web.Request) -> web.Response:
     if status not in (None, *STATUSES):
         raise ApiError(400, "invalid_query", "status is waiting, active or ended", "status")
     start_day, end_day = _day(request, "start_date"), _day(request, "end_date")
+    supervisor = at_least(principal, "supervisor")
     where = SessionFilter(
-        # agents see the history of their own sessions only
-        agent_id=q.get("agent_id") or None if at_least(principal, "supervisor") else principal.id,
+        # agents see the history of their own sessions only, and of those what they may read
+        # now (access.may_see): not a chat they handed over that another operator has now
+        agent_id=q.get("agent_id") or None if supervisor else principal.id,
+        readable_by=None if supervisor else principal.id,
         status=status,  # type: ignore[arg-type]
         search=q.get("search") or None,
         # inclusive days, on started_at

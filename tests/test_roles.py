@@ -360,12 +360,19 @@ async def test_history_is_limited_to_the_agents_own_sessions(team: Team) -> None
     assert await history(team.sue, f"?agent_id={team.ben.id}") == {ids["other"]}
 
 
-async def test_an_agent_may_open_every_session_of_its_history(team: Team) -> None:
-    """A session Ana held before Cleo took it is in Ana's history and readable by her."""
+async def test_an_agent_reads_a_session_it_handed_over_only_once_it_has_ended(
+    team: Team,
+) -> None:
+    """A session Ana held before Cleo took it is neither in Ana's history nor readable by
+    her while Cleo holds it; once it has ended, it is both."""
     held = team.ids["held"]
     await team.sue.api("POST", f"{S}/{held}/release", body={})
-    cleo = await make_operator(team.sim, "Cleo", "agent")
+    cleo = await make_operator(team.sim, "Cleo")
     await cleo.api("POST", f"{S}/{held}/assign", body={})
+    found = await team.ana.api("GET", f"{S}/history")
+    assert held not in {s["id"] for s in found["items"]}
+    await team.ana.api("GET", f"{S}/{held}", expect=403)
+    await cleo.api("POST", f"{S}/{held}/end", body={})
     found = await team.ana.api("GET", f"{S}/history")
     assert held in {s["id"] for s in found["items"]}
     await team.ana.api("GET", f"{S}/{held}", expect=200)
