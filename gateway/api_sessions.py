@@ -51,8 +51,11 @@ def caller(principal: Principal) -> Caller:
     return Caller(principal.id, may_override=at_least(principal, "supervisor"))
 
 
-@requires("agent")
+@requires("supervisor")
 async def start(request: web.Request) -> web.Response:
+    """Open a waiting session for any phone, on a customer's behalf: a supervisor's act (and
+    a flow's, inside the core), not an agent's, who would otherwise learn by it which phones
+    are customers and open chats nobody asked for."""
     gw = gateway_of(request)
     runtime = gw.runtime
     phone = request.match_info["phone_number"]

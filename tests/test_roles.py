@@ -34,7 +34,7 @@ NEW_OPERATOR = {"name": "New One", "email": "new.one@shop.example", "role": "age
 # agent, {conversation} its conversation, {me} the caller's id, {fresh} a phone without one,
 # {peer} the supervisor operator (renamed, or given a new token, by an admin).
 ROUTES: list[tuple[str, str, Any, str, int]] = [
-    ("POST", f"{S}/start/{{fresh}}", None, "agent", 201),
+    ("POST", f"{S}/start/{{fresh}}", None, "supervisor", 201),
     ("GET", f"{S}/waiting", None, "agent", 200),
     ("GET", f"{S}/my-chats/{{me}}", None, "agent", 200),
     ("GET", f"{S}/all", None, "supervisor", 200),
