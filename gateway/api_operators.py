@@ -78,7 +78,9 @@ async def patch(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_body", "name must be 1 to 100 characters", "name")
     change = OperatorChange(operator.id, name=name, role=body.role, active=body.active)
     await gw.runtime.store.change_operator(change)
-    gw.auth.forget(operator.id)
+    # a deactivation or a new role closes the operator's open feeds (a rename does not)
+    revoke = body.active is False or body.role not in (None, operator.role)
+    gw.auth.forget(operator.id, revoke=revoke)
     log.info("operator_changed", operator_id=operator.id, role=body.role, active=body.active)
     return json_response(await _operator_or_404(request))
 

@@ -37,22 +37,38 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 
 class Authenticator:
     """Finds the principal of a token: the admin from the environment, or an operator by the
-    SHA-256 of its token (remembered for a minute, so a deactivated operator loses access
-    within that time)."""
+    SHA-256 of its token. Operators found are remembered for a minute (a request costs no
+    read), and forgotten the moment an admin changes one (`forget`): a deactivated operator,
+    a changed role or a replaced token counts from the operator's next request. Whoever
+    holds a connection open on the old access (the real-time feed) is told (`on_revoke`)."""
 
     TTL_SECONDS = 60.0
+    MAX_KNOWN = 10_000
 
     def __init__(self, admin_token: str, store: Store | None = None) -> None:
         self._admin_token = admin_token
         self._store = store
         self._known: dict[str, tuple[Principal, float]] = {}
+        # Counts `forget`s: a lookup that was reading while one happened may have read the
+        # operator as it was, so what it found is not remembered.
+        self._generation = 0
+        self._revoke_listeners: list[Callable[[str], None]] = []
 
-    def forget(self, operator_id: str) -> None:
+    def on_revoke(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(operator_id)` when an operator's access ends or changes."""
+        self._revoke_listeners.append(listener)
+
+    def forget(self, operator_id: str, *, revoke: bool = True) -> None:
         """Drop what is cached for this operator: a changed role, a deactivation or a new
-        token counts from its next request."""
+        token counts from its next request. `revoke`: its access ended or changed (not a mere
+        rename), so open connections made with it are closed too."""
+        self._generation += 1
         for digest, (principal, _) in list(self._known.items()):
             if principal.id == operator_id:
                 del self._known[digest]
+        if revoke:
+            for listener in self._revoke_listeners:
+                listener(operator_id)
 
     async def principal(self, token: str) -> Principal | None:
         if self._admin_token and valid_token(token, self._admin_token):
@@ -64,14 +80,16 @@ class Authenticator:
         known = self._known.get(digest)
         if known is not None and known[1] > now:
             return known[0]
+        generation = self._generation
         operator = await self._store.operator_by_token(digest)
         if operator is None:
             self._known.pop(digest, None)
             return None
         principal = Principal(id=operator.id, name=operator.name, role=operator.role)
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[digest] = (principal, now + self.TTL_SECONDS)
+        if generation == self._generation:
+            if len(self._known) >= self.MAX_KNOWN:
+                self._known.clear()
+            self._known[digest] = (principal, now + self.TTL_SECONDS)
         return principal
 
 
