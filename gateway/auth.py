@@ -11,13 +11,16 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import msgspec
+import structlog
 from aiohttp import web
 
 from actors.accounts import hash_token
+from gateway.auth_failures import FailureLimiter, client_address
 from gateway.errors import ApiError
 from gateway.signature import valid_token
 from storage.store import Store
 
+log = structlog.get_logger("auth")
 Role = Literal["agent", "supervisor", "admin"]
 RANK: dict[str, int] = {"agent": 1, "supervisor": 2, "admin": 3}
 ENV_ADMIN_ID = "admin"  # the principal of `auth.admin_token_env`; not an operator
@@ -33,6 +36,7 @@ class Principal(msgspec.Struct, frozen=True):
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
+AUTH_FAILURES = web.AppKey("auth_failures", FailureLimiter)
 
 
 class Authenticator:
@@ -112,7 +116,13 @@ def bearer_token(request: web.Request) -> str | None:
     return token if token is not None and token.isascii() else None
 
 
-def make_auth_middleware(auth: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
+def make_auth_middleware(
+    auth: Authenticator, failures: FailureLimiter, forwarded_for_hops: int = 0
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Authenticate and authorise every route that declares a role. Wrong tokens count
+    against the client's address (`auth_failures`): past the bound, that address is
+    answered 429 before its token is even looked at."""
+
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         route_handler = request.match_info.handler
@@ -122,8 +132,14 @@ def make_auth_middleware(auth: Authenticator) -> Callable[..., Awaitable[web.Str
         token = bearer_token(request)
         if token is None:
             raise ApiError(401, "unauthorized", "a bearer token is required")
+        address = client_address(request, forwarded_for_hops)
+        wait = failures.retry_after(address)
+        if wait is not None:
+            raise too_many_failures(wait)
         principal = await auth.principal(token)
         if principal is None:
+            if failures.failed(address):
+                log.warning("auth_failures_throttled", remote=address, seconds=failures.window)
             raise ApiError(401, "unauthorized", "the token is not valid")
         if RANK[principal.role] < RANK[min_role]:
             raise ApiError(403, "forbidden", f"this needs the {min_role} role")
@@ -131,6 +147,15 @@ def make_auth_middleware(auth: Authenticator) -> Callable[..., Awaitable[web.Str
         return await handler(request)
 
     return auth_middleware
+
+
+def too_many_failures(wait: int) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_failures",
+        f"too many wrong tokens from this address; retry in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def principal_of(request: web.Request) -> Principal:
