@@ -5,6 +5,7 @@ from the conversation) still work."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import msgspec
@@ -31,14 +32,16 @@ async def start_and_end(sim: Sim, phone: str) -> str:
     return session_id
 
 
-def shared_runs(a: str, b: str, size: int = 4) -> set[str]:
+def shared_runs(a: str, b: str, size: int = 6) -> set[str]:
     """Runs of `size` characters that both ids hold (after their common `s_`)."""
     runs = {a[i : i + size] for i in range(2, len(a) - size + 1)}
     return {r for r in runs if r in b[2:]}
 
 
 async def test_two_sessions_of_one_customer_get_unrelated_ids(sim: Sim) -> None:
-    first, second = await start_and_end(sim, PHONE), await start_and_end(sim, PHONE)
+    first = await start_and_end(sim, PHONE)
+    await sim.advance(timedelta(minutes=1))
+    second = await start_and_end(sim, PHONE)
     other = await start_and_end(sim, OTHER)
     cid = (await sim.conversation(PHONE))["id"]
     for session_id in (first, second, other):
