@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from actors.accounts import create_operator, new_token
+from actors.conversation.messages import Caller, Release
 from actors.desk.desk import Next
 from gateway.access import operator_only
 from gateway.auth import principal_of, requires
@@ -82,7 +83,17 @@ async def patch(request: web.Request) -> web.Response:
     revoke = body.active is False or body.role not in (None, operator.role)
     gw.auth.forget(operator.id, revoke=revoke)
     log.info("operator_changed", operator_id=operator.id, role=body.role, active=body.active)
+    if body.active is False:
+        await _release_chats_of(request, operator.id)
     return json_response(await _operator_or_404(request))
+
+
+async def _release_chats_of(request: web.Request, operator_id: str) -> None:
+    """A deactivated operator's chats go back to the queue (it can no longer answer them)."""
+    runtime = gateway_of(request).runtime
+    by = Caller(principal_of(request).id, may_override=True)
+    for session in await runtime.store.sessions_held_by(operator_id):
+        await runtime.ask(session.conversation_id, Release(session.id, by, "operator_deactivated"))
 
 
 @requires("admin")

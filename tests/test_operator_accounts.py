@@ -76,6 +76,19 @@ async def test_a_demoted_supervisor_is_an_agent_on_its_next_request(sim: Sim) ->
     assert refused["error"]["code"] == "forbidden"
 
 
+async def test_a_deactivated_operators_chats_go_back_to_the_queue(sim: Sim) -> None:
+    """It can no longer answer them: each chat it held waits again, for another operator."""
+    noa, ben = await make_operator(sim, "Noa"), await make_operator(sim, "Ben")
+    await sim.customer_taps(PHONE, "AGENT_MODE", "Talk to Expert")
+    taken = await noa.next()
+    await noa.reply(taken["id"], "Hello")  # sticky: it waits for the customer, still Noa's
+    await sim.api("PATCH", f"/api/operators/{noa.id}", body={"active": False})
+    session = await sim.api("GET", f"/api/agent/sessions/{taken['id']}")
+    assert (session["chat_state"], session["agent_id"]) == ("waiting_assignment", None)
+    assert session["assignments"][-1]["reason"] == "operator_deactivated"
+    assert (await ben.next())["id"] == taken["id"]
+
+
 # -- the real-time feed of an operator whose access changes --------------------------------
 
 
