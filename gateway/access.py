@@ -1,5 +1,11 @@
-"""Who may see what: the one visibility rule, for the HTTP API and the real-time feed alike,
-and the rule that only operators take chats."""
+"""Who may see what: the one visibility rule, for every read of the HTTP API and the
+real-time feed alike, and the rule that only operators take chats.
+
+An agent reads a session while it holds it or while it waits in the queue, a live one that
+nobody holds when it answered last (in `pool`, after its reply), and the ended sessions it
+handled. A live chat that another operator holds now (or answered last) is not the agent's,
+even when the agent held it before: who hands a chat over stops reading it.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,21 @@ from gateway.errors import ApiError
 from storage.views import SessionView
 
 
-def may_see(principal: Principal, session: SessionView | None) -> bool:
-    """Supervisors see everything; agents see the sessions they hold or handled last, and
-    those that wait (nothing outside a session)."""
+def may_see(principal: Principal, session: SessionView | None, *, handled: bool = False) -> bool:
+    """Supervisors see everything; agents what the module says (nothing outside a session).
+    `handled`: the agent held this session at some time (its assignments say so), which
+    opens it once it has ended."""
     if at_least(principal, "supervisor"):
         return True
     if session is None:
         return False
-    return (
-        principal.id in (session.agent_id, session.last_operator_id)
-        or session.chat_state == "waiting_assignment"
-    )
+    if session.agent_id is not None:
+        return session.agent_id == principal.id
+    if session.chat_state == "waiting_assignment":
+        return True
+    if session.status == "ended":
+        return handled or session.last_operator_id == principal.id
+    return session.last_operator_id == principal.id
 
 
 def may_receive(principal: Principal, event: Event) -> bool:

@@ -30,7 +30,7 @@ from gateway.media import (
     MediaStore,
 )
 from storage.content import MEDIA_TYPES
-from storage.views import SessionView
+from storage.views import MessageView, SessionView
 
 MEDIA = web.AppKey("media", MediaStore)
 ROUTE = "/api/agent/sessions/{id}/media/{message_id}"
@@ -56,16 +56,27 @@ async def get_media(request: web.Request) -> web.StreamResponse:
 
 
 async def _media_of(request: web.Request, session: SessionView) -> MediaContent:
-    """The message's media content: a message of the session's conversation, carrying media."""
+    """The message's media content: a message the session's reads show (one of its own, or
+    of its context: outside any session, before it started), carrying media. A message of
+    another session of the conversation is not this one's (that session may be another
+    operator's chat)."""
     message_id = request.match_info["message_id"]
     message = await gateway_of(request).runtime.store.message(message_id)
-    if message is None or message.conversation_id != session.conversation_id:
+    if message is None or not _shown_with(message, session):
         raise ApiError(404, "not_found", f"no message {message_id} in this session", "message_id")
     content = message.content
     if not isinstance(content, MEDIA_TYPES):
         kind = message.kind if content is None else type(content).__name__.lower()
         raise ApiError(404, "not_media", f"message {message_id} is {kind}, not media", "message_id")
     return content
+
+
+def _shown_with(message: MessageView, session: SessionView) -> bool:
+    if message.conversation_id != session.conversation_id:
+        return False
+    if message.session_id is not None:
+        return message.session_id == session.id
+    return message.created_at <= session.started_at
 
 
 def api_error(exc: MediaError) -> ApiError:

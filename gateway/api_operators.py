@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from actors.accounts import create_operator, new_token
+from actors.conversation.messages import Caller, Release
 from actors.desk.desk import Next
 from gateway.access import operator_only
 from gateway.auth import principal_of, requires
@@ -78,9 +79,21 @@ async def patch(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_body", "name must be 1 to 100 characters", "name")
     change = OperatorChange(operator.id, name=name, role=body.role, active=body.active)
     await gw.runtime.store.change_operator(change)
-    gw.auth.forget(operator.id)
+    # a deactivation or a new role closes the operator's open feeds (a rename does not)
+    revoke = body.active is False or body.role not in (None, operator.role)
+    gw.auth.forget(operator.id, revoke=revoke)
     log.info("operator_changed", operator_id=operator.id, role=body.role, active=body.active)
+    if body.active is False:
+        await _release_chats_of(request, operator.id)
     return json_response(await _operator_or_404(request))
+
+
+async def _release_chats_of(request: web.Request, operator_id: str) -> None:
+    """A deactivated operator's chats go back to the queue (it can no longer answer them)."""
+    runtime = gateway_of(request).runtime
+    by = Caller(principal_of(request).id, may_override=True)
+    for session in await runtime.store.sessions_held_by(operator_id):
+        await runtime.ask(session.conversation_id, Release(session.id, by, "operator_deactivated"))
 
 
 @requires("admin")

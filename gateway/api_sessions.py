@@ -51,8 +51,11 @@ def caller(principal: Principal) -> Caller:
     return Caller(principal.id, may_override=at_least(principal, "supervisor"))
 
 
-@requires("agent")
+@requires("supervisor")
 async def start(request: web.Request) -> web.Response:
+    """Open a waiting session for any phone, on a customer's behalf: a supervisor's act (and
+    a flow's, inside the core), not an agent's, who would otherwise learn by it which phones
+    are customers and open chats nobody asked for."""
     gw = gateway_of(request)
     runtime = gw.runtime
     phone = request.match_info["phone_number"]
@@ -118,9 +121,12 @@ async def history(request: web.Request) -> web.Response:
     if status not in (None, *STATUSES):
         raise ApiError(400, "invalid_query", "status is waiting, active or ended", "status")
     start_day, end_day = _day(request, "start_date"), _day(request, "end_date")
+    supervisor = at_least(principal, "supervisor")
     where = SessionFilter(
-        # agents see the history of their own sessions only
-        agent_id=q.get("agent_id") or None if at_least(principal, "supervisor") else principal.id,
+        # agents see the history of their own sessions only, and of those what they may read
+        # now (access.may_see): not a chat they handed over that another operator has now
+        agent_id=q.get("agent_id") or None if supervisor else principal.id,
+        readable_by=None if supervisor else principal.id,
         status=status,  # type: ignore[arg-type]
         search=q.get("search") or None,
         # inclusive days, on started_at

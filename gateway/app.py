@@ -28,7 +28,8 @@ from gateway import (
     realtime,
     webhooks,
 )
-from gateway.auth import Authenticator, make_auth_middleware
+from gateway.auth import AUTH_FAILURES, Authenticator, make_auth_middleware
+from gateway.auth_failures import FailureLimiter
 from gateway.context import GATEWAY, Gateway
 from gateway.errors import RETRY_AFTER, error_middleware, query_middleware
 from gateway.policies import build_policies
@@ -148,6 +149,10 @@ def create_app(
         history=make_history(settings, secrets),
     )
     auth = Authenticator(secrets.admin_token, runtime.store)
+    limits = settings.auth
+    failures = FailureLimiter(
+        limits.failures_per_window, limits.failure_window_seconds, limits.tracked_addresses
+    )
     gateway = Gateway(
         settings=settings,
         secrets=secrets,
@@ -157,10 +162,15 @@ def create_app(
     )
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware, query_middleware, make_auth_middleware(auth)],
+        middlewares=[
+            error_middleware,
+            query_middleware,
+            make_auth_middleware(auth, failures, limits.forwarded_for_hops),
+        ],
     )
     app[GATEWAY] = gateway
     app[RETRY_AFTER] = settings.intake.retry_after_seconds
+    app[AUTH_FAILURES] = failures
     webhooks.add_routes(app)
     api_maintenance.add_routes(app)  # before /api/conversations/{id}
     api_conversations.add_routes(app)

@@ -29,12 +29,20 @@ DEFAULT_RETRY_AFTER = 5
 class ApiError(Exception):
     """An error the client should see, with its HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
@@ -89,6 +97,7 @@ _STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "body_too_large",
+    429: "too_many_requests",
     415: "unsupported_media_type",
     503: "unavailable",
 }
@@ -126,7 +135,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             code=exc.code,
             field=exc.field,
         )
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        refused = error_response(exc.status, exc.code, exc.message, exc.field)
+        refused.headers.update(exc.headers)
+        return refused
     except web.RequestPayloadError:
         log.warning("request_refused", method=request.method, path=request.path, status=400,
                     code="invalid_body", field="Content-Encoding")  # fmt: skip

@@ -45,10 +45,10 @@ def _masked(value: Any) -> Any:
 
 
 def mask_phone_numbers(_logger: Any, _method: str, event: EventDict) -> EventDict:
-    """structlog processor: every phone number in the line, masked."""
+    """structlog processor: every phone number in the line, masked; the `event` too, which
+    for the standard library's records (aiohttp's) is their message, URLs and all."""
     for key, value in event.items():
-        if key != "event":
-            event[key] = _masked(value)
+        event[key] = _masked(value)
     return event
 
 

@@ -32,9 +32,13 @@ async def session_or_404(request: web.Request, *, visible: bool = True) -> Sessi
 
 
 async def may_read(request: web.Request, session: SessionView) -> bool:
-    """What an agent may open: what it may see, and every session of its history."""
+    """`access.may_see`, with the session's assignments read only when they matter (an
+    ended session the caller did not handle last)."""
     principal = principal_of(request)
     if may_see(principal, session):
         return True
+    if session.status != "ended":
+        return False
     assignments = await gateway_of(request).runtime.store.assignments(session.id)
-    return any(a.operator_id == principal.id for a in assignments)
+    handled = any(a.operator_id == principal.id for a in assignments)
+    return may_see(principal, session, handled=handled)

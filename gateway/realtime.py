@@ -4,7 +4,9 @@ Each frame is `{seq, type, data}`; `seq` increases gateway-wide, across restarts
 socket gets the events its operator may see (`access.may_receive`). A client that reconnects
 with `?since=<seq>` first gets the events it missed, then live ones; when those are no
 longer kept, one `resync` frame tells it to reload. A socket that cannot keep up is closed
-(the dashboard reconnects with `since`).
+(the dashboard reconnects with `since`). So is one whose operator an admin deactivated, gave
+a new token or another role: nothing more reaches it, and its reconnect is authenticated
+again (refused with 401, or filtered by the new role).
 """
 
 from __future__ import annotations
@@ -17,21 +19,59 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from actors.conversation.events import Event
 from gateway.access import may_receive
-from gateway.auth import principal_of, requires
-from gateway.context import gateway_of
+from gateway.auth import Principal, principal_of, requires
+from gateway.context import GATEWAY, gateway_of
 from gateway.errors import ApiError
 from gateway.jsonio import dumps
 
 log = structlog.get_logger("realtime")
 QUEUE_LIMIT = 1000
 Frame = tuple[int, Event]
+TOO_SLOW, REVOKED = "too_slow", "revoked"  # what tells a socket's pump to close it
+Item = Frame | str
+
+
+class Socket:
+    """One open dashboard socket: whose it is, and the frames waiting to go out."""
+
+    def __init__(self, ws: web.WebSocketResponse, principal: Principal) -> None:
+        self.ws = ws
+        self.principal = principal
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(QUEUE_LIMIT)
+        self.closing = False
+
+    def put(self, seq: int, event: Event) -> None:
+        if self.closing or not may_receive(self.principal, event):
+            return
+        try:
+            self.queue.put_nowait((seq, event))
+        except asyncio.QueueFull:
+            log.warning("feed_overflow", operator=self.principal.id)
+            self.close(TOO_SLOW)
+
+    def close(self, why: str) -> None:
+        """The pump closes the socket after what is queued before this (nothing after)."""
+        if self.closing:
+            return
+        self.closing = True
+        with contextlib.suppress(asyncio.QueueEmpty):
+            if self.queue.full():
+                self.queue.get_nowait()
+        self.queue.put_nowait(why)
 
 
 class Feed:
-    """The open dashboard sockets, closed on shutdown."""
+    """The open dashboard sockets: closed on shutdown, and an operator's when its access
+    ends or changes."""
 
     def __init__(self) -> None:
-        self.sockets: set[web.WebSocketResponse] = set()
+        self.sockets: dict[web.WebSocketResponse, Socket] = {}
+
+    def revoke(self, operator_id: str) -> None:
+        for socket in list(self.sockets.values()):
+            if socket.principal.id == operator_id:
+                log.info("feed_revoked", operator=operator_id)
+                socket.close(REVOKED)
 
     async def close_all(self, _app: web.Application) -> None:
         for ws in list(self.sockets):
@@ -61,25 +101,13 @@ async def socket(request: web.Request) -> web.StreamResponse:
     since = _since(request)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_LIMIT)
-
-    def listener(seq: int, event: Event) -> None:
-        if not may_receive(principal, event):
-            return
-        try:
-            queue.put_nowait((seq, event))
-        except asyncio.QueueFull:
-            log.warning("feed_overflow", operator=principal.id)
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.get_nowait()
-                queue.put_nowait(None)  # tell the pump to close this socket
-
+    sock = Socket(ws, principal)
     # Subscribing and reading what was missed happen in one step: no event falls between.
-    unsubscribe = events.subscribe(listener)
+    unsubscribe = events.subscribe(sock.put)
     missed = [] if since is None else events.since(since)
     at = events.last_seq
     feed = request.app[FEED]
-    feed.sockets.add(ws)
+    feed.sockets[ws] = sock
     pump: asyncio.Task[None] | None = None
     try:
         await ws.send_str(
@@ -95,15 +123,15 @@ async def socket(request: web.Request) -> web.StreamResponse:
             await ws.send_str(dumps({"seq": at, "type": "resync", "data": {}}))
         else:
             for seq, event in missed:
-                if may_receive(principal, event):
+                if may_receive(principal, event) and not sock.closing:
                     await ws.send_str(dumps(_frame(seq, event)))
-        pump = asyncio.get_running_loop().create_task(_pump(ws, queue))
+        pump = asyncio.get_running_loop().create_task(_pump(sock))
         async for message in ws:
-            if message.type == WSMsgType.TEXT and message.data == "ping":
+            if message.type == WSMsgType.TEXT and message.data == "ping" and not sock.closing:
                 await ws.send_str(dumps({"seq": events.last_seq, "type": "pong", "data": {}}))
     finally:
         unsubscribe()
-        feed.sockets.discard(ws)
+        feed.sockets.pop(ws, None)
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,19 +139,27 @@ async def socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[Frame | None]) -> None:
+CLOSES = {
+    TOO_SLOW: (WSCloseCode.TRY_AGAIN_LATER, b"too slow; reconnect"),
+    REVOKED: (WSCloseCode.POLICY_VIOLATION, b"access changed; sign in again"),
+}
+
+
+async def _pump(sock: Socket) -> None:
     while True:
-        item = await queue.get()
-        if item is None:
-            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect")
+        item = await sock.queue.get()
+        if isinstance(item, str):
+            code, message = CLOSES[item]
+            await sock.ws.close(code=code, message=message)
             return
         try:
-            await ws.send_str(dumps(_frame(*item)))
+            await sock.ws.send_str(dumps(_frame(*item)))
         except ConnectionResetError:
             return
 
 
 def add_routes(app: web.Application) -> None:
     app[FEED] = Feed()
+    app[GATEWAY].auth.on_revoke(app[FEED].revoke)
     app.on_shutdown.append(app[FEED].close_all)
     app.router.add_get("/api/agent/ws", socket)

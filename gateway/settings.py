@@ -53,6 +53,14 @@ class ClockSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class AuthSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     admin_token_env: str = "GATEWAY_ADMIN_TOKEN"
+    # More wrong bearer tokens than this from one client address within the window: 429
+    # (with Retry-After) for that address until its oldest failure leaves the window. 0: off.
+    failures_per_window: Annotated[int, msgspec.Meta(ge=0)] = 10
+    failure_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    tracked_addresses: Annotated[int, msgspec.Meta(ge=1)] = 10_000  # least recent forgotten
+    # Trusted proxies in front of the gateway: 0 ignores X-Forwarded-For (anybody can send
+    # it); n takes the client address from the n-th entry from its end.
+    forwarded_for_hops: Annotated[int, msgspec.Meta(ge=0, le=10)] = 0
 
 
 class WhatsAppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -203,13 +203,16 @@ class OutboxCounts(msgspec.Struct, frozen=True):
 class SessionFilter(msgspec.Struct, frozen=True):
     """`GET /api/agent/sessions/history`: `agent_id` matches any operator that handled the
     session; `search` is a substring of the phone or the name; `started_from` and
-    `started_before` bound `started_at`."""
+    `started_before` bound `started_at`. `readable_by` keeps only what that agent may read
+    now (the gateway's `access.may_see` for a session it handled): not a live chat another
+    operator holds, or answered last."""
 
     agent_id: str | None = None
     status: SessionStatus | None = None
     search: str | None = None
     started_from: datetime | None = None
     started_before: datetime | None = None
+    readable_by: str | None = None
 
 
 class ConversationFilter(msgspec.Struct, frozen=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.conversation.effects import Send
@@ -80,7 +81,9 @@ class Chat:
         (tmp_path / "other.toml").write_text(OTHER)
         flows = load_flows(tmp_path, "main")
         self.policy = Policy(flows=flows, bot=BotSettings(default_flow="main"))
-        self.state: ConversationState = new_conversation("c", "b", PHONE, NOW, PHONE)
+        self.state: ConversationState = msgspec.structs.replace(
+            new_conversation("c", "b", PHONE, NOW, PHONE), next_session_id="s_1"
+        )
         self.seen = 0
 
     def says(self, text: str | None = None, choice: str | None = None) -> list[Send]:

@@ -255,6 +255,40 @@ async def test_message_of_another_conversation_is_404(sim: Sim, fake: FakeGraph)
     assert fake.media_requests == []
 
 
+async def test_agent_who_handed_the_chat_over_is_refused_its_media(
+    sim: Sim, fake: FakeGraph
+) -> None:
+    """Noa released the chat and Omar took it: the image the customer sends Omar is not
+    Noa's to read, through that session (403) nor through an ended one of the same
+    conversation that Noa handled (404: not that session's message)."""
+    noa = await make_operator(sim, "Noa")
+    omar = await make_operator(sim, "Omar")
+    await sim.customer_taps(PHONE, "AGENT_MODE", "Talk to Expert")
+    first = await noa.next()
+    await noa.api("POST", f"/api/agent/sessions/{first['id']}/end", body={})
+    await sim.customer_taps(PHONE, "AGENT_MODE", "Talk to Expert")
+    second = await noa.next()
+    await noa.api("POST", f"/api/agent/sessions/{second['id']}/release", body={})
+    assert (await omar.next())["id"] == second["id"]
+    image = await send_image(sim)
+    error = await error_of(await fetch(sim, noa.token, second["id"], image), 403)
+    assert error["code"] == "forbidden"
+    error = await error_of(await fetch(sim, noa.token, first["id"], image), 404)
+    assert (error["code"], error["field"]) == ("not_found", "message_id")
+    assert fake.media_requests == []
+    response = await fetch(sim, omar.token, second["id"], image)
+    assert (response.status, await response.read()) == (200, JPEG)
+
+
+async def test_media_sent_before_the_session_is_read_with_it(sim: Sim) -> None:
+    """An image the customer sent the bot before asking for an agent is the session's
+    context: its agent reads it."""
+    image = await send_image(sim)
+    agent, session = await live_session(sim)
+    response = await fetch(sim, agent.token, session["id"], image)
+    assert (response.status, await response.read()) == (200, JPEG)
+
+
 async def test_unknown_session_is_404(sim: Sim) -> None:
     """No session, no media."""
     agent, _ = await live_session(sim)

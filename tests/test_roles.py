@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ NEW_OPERATOR = {"name": "New One", "email": "new.one@shop.example", "role": "age
 # agent, {conversation} its conversation, {me} the caller's id, {fresh} a phone without one,
 # {peer} the supervisor operator (renamed, or given a new token, by an admin).
 ROUTES: list[tuple[str, str, Any, str, int]] = [
-    ("POST", f"{S}/start/{{fresh}}", None, "agent", 201),
+    ("POST", f"{S}/start/{{fresh}}", None, "supervisor", 201),
     ("GET", f"{S}/waiting", None, "agent", 200),
     ("GET", f"{S}/my-chats/{{me}}", None, "agent", 200),
     ("GET", f"{S}/all", None, "supervisor", 200),
@@ -87,6 +88,22 @@ ROUTES: list[tuple[str, str, Any, str, int]] = [
     ("GET", "/api/flows/{flow}", None, "agent", 200),
     ("POST", "/api/admin/clock/advance", {"seconds": 0}, "admin", 200),
 ]
+# The public routes (no bearer token: webhooks check their own secret), with what they
+# answer a caller that has none, and the body that gets that answer.
+PUBLIC: list[tuple[str, str, int]] = [
+    ("GET", "/webhooks/whatsapp", 200),  # with the verify token
+    ("POST", "/webhooks/whatsapp", 200),  # signed
+    ("POST", "/webhooks/wati", 200),
+    ("GET", "/healthz", 200),
+    ("GET", "/metrics", 200),
+    ("GET", "/dashboard", 308),
+    ("GET", "/dashboard/", 200),
+    ("GET", "/dashboard/{name}", 200),
+    ("GET", "/api/openapi.json", 200),
+    ("GET", "/api/docs", 200),
+    ("GET", "/api/docs/{name}", 200),
+]
+PLACEHOLDER = re.compile(r"\{[^}]*\}")
 CALLERS = ["no token", "wrong token", "agent", "supervisor", "env admin", "admin"]
 ROLE = {"agent": "agent", "supervisor": "supervisor", "env admin": "admin", "admin": "admin"}
 # Public routes under /api: the API's own description (it shows no data).
@@ -180,16 +197,20 @@ async def test_role_matrix(
         assert got == status, answer
 
 
-def api_routes(app: web.Application) -> set[tuple[str, str, str | None]]:
-    """(method, canonical path, least role its handler declares) of every /api route; HEAD
-    counts as the GET it mirrors, so a HEAD with another role shows up as an extra row."""
+def all_routes(app: web.Application) -> set[tuple[str, str, str | None]]:
+    """(method, canonical path, least role its handler declares, None: public) of every
+    route; HEAD counts as the GET it mirrors, so a HEAD with another role shows up as an
+    extra row."""
     found = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
-        if path.startswith("/api"):
-            method = "GET" if route.method == "HEAD" else route.method
-            found.add((method, path, getattr(route.handler, "min_role", None)))
+        method = "GET" if route.method == "HEAD" else route.method
+        found.add((method, path, getattr(route.handler, "min_role", None)))
     return found
+
+
+def api_routes(app: web.Application) -> set[tuple[str, str, str | None]]:
+    return {r for r in all_routes(app) if r[1].startswith("/api")}
 
 
 def canonical(template: str) -> str:
@@ -206,11 +227,65 @@ def canonical(template: str) -> str:
     return template.format(**{k: f"{{{v}}}" for k, v in names.items()}, fresh="{phone_number}")
 
 
-async def test_every_api_route_is_in_the_table(world: World) -> None:
-    """The router's /api routes are exactly the table's, each declaring the table's role."""
+async def test_every_route_is_in_the_table(world: World) -> None:
+    """The router's routes, all of them (webhooks, health, metrics, dashboard and media
+    included), are exactly the tables': each /api route declaring the role of ROUTES, each
+    public one (PUBLIC) declaring none."""
     table = {(m, canonical(t), least) for m, t, _, least, _ in ROUTES}
-    public = {(m, p, None) for m, p in PUBLIC_API}
-    assert api_routes(world.sim.client.app) == table | public
+    table |= {(m, path, None) for m, path, _ in PUBLIC}
+    routes = all_routes(world.sim.client.app)
+    assert routes == table
+    public_api = {(m, p) for m, p, role in routes if p.startswith("/api") and role is None}
+    assert public_api == set(PUBLIC_API), "every /api route but the API's description has a role"
+
+
+def documented_roles() -> set[tuple[str, str, str]]:
+    """(method, path with its placeholders as {}, role) of each row of docs/api.md's route
+    tables (`| `METHOD /path` | role | ...`)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    rows = re.findall(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`? ]+)[^`]*` \| (\w+) \|", text, re.M)
+    return {(m, PLACEHOLDER.sub("{}", path), role) for m, path, role in rows}
+
+
+async def test_the_documented_role_of_every_route_is_its_role(world: World) -> None:
+    """docs/api.md names every route with the least role it has ("none": public), and no
+    route the router does not have."""
+    routes = {
+        (m, PLACEHOLDER.sub("{}", path), role or "none")
+        for m, path, role in all_routes(world.sim.client.app)
+    }
+    documented = documented_roles()
+    assert routes - documented == set(), "routes docs/api.md does not give a role"
+    assert documented - routes == set(), "docs/api.md rows the router does not have"
+
+
+async def test_public_routes_answer_without_a_token(world: World) -> None:
+    """Each public route answers a caller with no token, or a wrong one, as it does (never
+    401 for want of a bearer token)."""
+    sim = world.sim
+    raw = json.dumps(cloud_text(FRESH, "hi", wamid=sim.next_id(), ts=sim.ts())).encode()
+    calls: dict[tuple[str, str], dict[str, Any]] = {
+        ("GET", "/webhooks/whatsapp"): {
+            "params": {
+                "hub.mode": "subscribe",
+                "hub.verify_token": "verify-me",
+                "hub.challenge": "42",
+            },
+        },
+        ("POST", "/webhooks/whatsapp"): {
+            "data": raw,
+            "headers": {"X-Hub-Signature-256": sign(raw, APP_SECRET)},
+        },
+        ("POST", "/webhooks/wati"): {"json": {"eventType": "x"}},
+    }
+    for method, path, status in PUBLIC:
+        for bearer in ({}, {"Authorization": "Bearer not-a-token"}):
+            kw = dict(calls.get((method, path), {}))
+            kw["headers"] = {**kw.get("headers", {}), **bearer}
+            url = path.format(name="apidocs.js" if path.startswith("/api/docs") else "app.js")
+            response = await sim.client.request(method, url, allow_redirects=False, **kw)
+            assert response.status == status, (method, path, await response.text())
+    await sim.settle()
 
 
 async def test_token_forms(world: World) -> None:
@@ -236,25 +311,6 @@ async def test_token_forms(world: World) -> None:
     assert response.status == 401
     response = await sim.client.head(path)
     assert response.status == 401
-
-
-async def test_public_routes_need_no_token(world: World) -> None:
-    """Webhooks, /healthz, /metrics and the API's description answer without a token, and
-    ignore a wrong one."""
-    sim = world.sim
-    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
-        for path in ("/healthz", "/metrics", "/api/openapi.json", "/api/docs"):
-            assert (await sim.client.get(path, headers=headers)).status == 200, path
-        verify = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
-        response = await sim.client.get("/webhooks/whatsapp", params=verify, headers=headers)
-        assert (response.status, await response.text()) == (200, "42")
-        raw = json.dumps(cloud_text(FRESH, "hi", wamid=sim.next_id(), ts=sim.ts())).encode()
-        signed = {**headers, "X-Hub-Signature-256": sign(raw, APP_SECRET)}
-        response = await sim.client.post("/webhooks/whatsapp", data=raw, headers=signed)
-        assert response.status == 200
-        response = await sim.client.post("/webhooks/wati", json={"eventType": "x"}, headers=headers)
-        assert response.status == 200
-    await sim.settle()
 
 
 class Team:
@@ -357,12 +413,19 @@ async def test_history_is_limited_to_the_agents_own_sessions(team: Team) -> None
     assert await history(team.sue, f"?agent_id={team.ben.id}") == {ids["other"]}
 
 
-async def test_an_agent_may_open_every_session_of_its_history(team: Team) -> None:
-    """A session Ana held before Cleo took it is in Ana's history and readable by her."""
+async def test_an_agent_reads_a_session_it_handed_over_only_once_it_has_ended(
+    team: Team,
+) -> None:
+    """A session Ana held before Cleo took it is neither in Ana's history nor readable by
+    her while Cleo holds it; once it has ended, it is both."""
     held = team.ids["held"]
     await team.sue.api("POST", f"{S}/{held}/release", body={})
-    cleo = await make_operator(team.sim, "Cleo", "agent")
+    cleo = await make_operator(team.sim, "Cleo")
     await cleo.api("POST", f"{S}/{held}/assign", body={})
+    found = await team.ana.api("GET", f"{S}/history")
+    assert held not in {s["id"] for s in found["items"]}
+    await team.ana.api("GET", f"{S}/{held}", expect=403)
+    await cleo.api("POST", f"{S}/{held}/end", body={})
     found = await team.ana.api("GET", f"{S}/history")
     assert held in {s["id"] for s in found["items"]}
     await team.ana.api("GET", f"{S}/{held}", expect=200)

@@ -90,21 +90,33 @@ async def test_session_expires_after_22_hours(sim: Sim) -> None:
 
 
 async def test_start_from_the_api_and_409_when_open(sim: Sim) -> None:
-    """POST start/{phone}: 201 a waiting session; again: 409 with the open one."""
-    agent = await make_operator(sim, "Noa")
+    """POST start/{phone} (a supervisor's): 201 a waiting session; again: 409 with the open
+    one."""
+    boss = await make_operator(sim, "Rita", "supervisor")
     await sim.customer_says(PHONE, "hi")
-    started = await agent.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=201)
+    started = await boss.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=201)
     assert started["started_by"] == "api"
     assert started["status"] == "waiting"
-    again = await agent.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=409)
+    again = await boss.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=409)
     assert again["error"]["code"] == "session_open"
     assert again["session"]["id"] == started["id"]
 
 
+async def test_an_agent_may_not_open_a_session_for_a_phone(sim: Sim) -> None:
+    """Opening a session for an arbitrary phone is for supervisors (and flows): an agent's
+    try is 403 whether the customer exists or not, and opens nothing."""
+    agent = await make_operator(sim, "Noa")
+    await sim.customer_says(PHONE, "hi")
+    for phone in (PHONE, "971500000009"):
+        refused = await agent.api("POST", f"/api/agent/sessions/start/{phone}", expect=403)
+        assert refused["error"]["code"] == "forbidden"
+    assert (await sim.conversation(PHONE))["session"] is None
+    assert (await sim.api("GET", "/api/conversations?phone=971500000009"))["total"] == 0
+
+
 async def test_start_for_a_new_customer(sim: Sim) -> None:
     """A phone with no conversation yet gets one; outside the window nothing is sent."""
-    agent = await make_operator(sim, "Noa")
-    started = await agent.api("POST", "/api/agent/sessions/start/971500000009", expect=201)
+    started = await sim.api("POST", "/api/agent/sessions/start/971500000009", expect=201)
     assert started["phone_number"] == "971500000009"
     assert sim.sent_texts() == []
     assert ("automatic_message", "window_closed") in await sim.journey("971500000009")
@@ -122,7 +134,7 @@ async def test_agent_message_outside_the_window_is_refused(sim: Sim) -> None:
 
     # the session expires at 22 h; start another and let the window close first
     await sim.advance(hours(1))
-    started = await agent.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=201)
+    started = await sim.api("POST", f"/api/agent/sessions/start/{PHONE}", expect=201)
     await agent.api("POST", f"/api/agent/sessions/{started['id']}/assign", body={})
     await agent.reply(started["id"], "I'm back")
     await sim.advance(hours(2))

@@ -29,7 +29,9 @@ replace = msgspec.structs.replace
 
 
 def fresh() -> ConversationState:
-    return new_conversation("c1", "b1", "966509491382", T0, "966509491382")
+    """A new conversation with the id its next session takes (the shell draws one)."""
+    state = new_conversation("c1", "b1", "966509491382", T0, "966509491382")
+    return replace(state, next_session_id="s_1")
 
 
 def customer(

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import msgspec
 import pytest
 
+from gateway.access import may_see
+from gateway.auth import Principal
 from storage.backends import open_store
 from storage.content import (
     ContactCard,
@@ -733,6 +735,28 @@ async def test_session_history_filters(store: Store) -> None:
         started_from=T0 + timedelta(days=1), started_before=T0 + timedelta(days=2)
     )
     assert await ids(window) == (["c2.s1"], 1)
+
+
+@covers("session_history")
+async def test_session_history_readable_by_follows_the_visibility_rule(store: Store) -> None:
+    """`readable_by` keeps what gateway.access.may_see lets that agent read (of what it
+    handled): held by it, waiting, ended, or unheld and answered last by it."""
+    rows = [
+        session("c1.s1", "c1"),
+        session("c2.s1", "c2", chat_state="assigned", agent="op_ana"),
+        session("c3.s1", "c3", chat_state="completed", last="op_ben"),
+        session("c4.s1", "c4", chat_state="assigned", agent="op_ben", last="op_ben"),
+        session("c5.s1", "c5", chat_state="waiting_real_user_reply", last="op_ana"),
+        session("c6.s1", "c6", chat_state="waiting_real_user_reply", last="op_ben"),
+        session("c7.s1", "c7", chat_state="waiting_real_user_reply", agent="op_ben"),
+    ]
+    for s in rows:
+        await commit(store, conversation(s.conversation_id), session=s)
+    found, total = await store.session_history(SessionFilter(readable_by="op_ana"), 10, 0)
+    ana = Principal(id="op_ana", name="Ana", role="agent")
+    expected = {s.id for s in rows if may_see(ana, s, handled=True)}
+    assert {s.id for s in found} == expected == {"c1.s1", "c2.s1", "c3.s1", "c5.s1"}
+    assert total == 4
 
 
 @covers("change_operator")

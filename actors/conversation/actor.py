@@ -13,11 +13,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import msgspec
 import structlog
 
 from actors.conversation.domain_log import domain_events
 from actors.conversation.effects import Reply
 from actors.conversation.events import Event
+from actors.conversation.keys import new_session_id
 from actors.conversation.messages import (
     Adopt,
     AgentMessage,
@@ -120,9 +122,16 @@ class ConversationActor(Actor[Message]):
             state = new_conversation(
                 self.name, who.business_id, who.customer_id, now, who.phone, who.name, who.bsuid
             )
+        if state.next_session_id is None:
+            state = msgspec.structs.replace(state, next_session_id=new_session_id())
         policy = ctx.policy_for(state.business_id)
         new, effects = step(state, message, now, policy)
-        if new is old and inbox_id == 0 and all(isinstance(e, Reply) for e in effects):
+        if (
+            new is state
+            and old is not None
+            and inbox_id == 0
+            and all(isinstance(e, Reply) for e in effects)
+        ):
             return next((e.value for e in effects if isinstance(e, Reply)), None)
         timers = deadlines(new, policy)
         built = build(old, new, effects, now, timers, inbox_id, ctx.store)

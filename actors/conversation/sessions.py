@@ -95,15 +95,19 @@ def start_session(
     """Open a waiting session; the customer is told an agent is coming."""
     if state.session is not None:
         return state
+    if state.next_session_id is None:
+        raise SessionInvariantError(f"{state.id}: no id for a new session (the shell gives one)")
     number = state.sessions_started + 1
     session = Session(
-        id=f"{state.id}.s{number}",
+        id=state.next_session_id,
         started_at=now,
         expires_at=now + timedelta(hours=policy.sessions.expiry_hours),
         started_by=started_by,  # type: ignore[arg-type]
         state_since=now,
     )
-    state = replace(state, session=session, sessions_started=number, flow=None)
+    state = replace(
+        state, session=session, sessions_started=number, flow=None, next_session_id=None
+    )
     notices = policy.sessions
     tell_customer(
         state, session, "session_connecting", notices.connecting_text,

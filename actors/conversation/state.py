@@ -105,6 +105,9 @@ class ConversationState(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     timeout: PendingTimeout | None = None
     closed_reason: str | None = None
     archive_reason: str | None = None
+    # The id the next session takes. `step` draws nothing (it is pure): the shell puts a
+    # random one here before each step that lacks one (`keys.new_session_id`).
+    next_session_id: str | None = None
 
     @property
     def mode(self) -> Literal["bot", "human"]:

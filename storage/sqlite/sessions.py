@@ -108,6 +108,13 @@ async def history(
             " WHERE a.session_id = agent_sessions.id AND a.operator_id = :agent_id))"
         )
         params["agent_id"] = f.agent_id
+    if f.readable_by:
+        where.append(
+            "(CASE WHEN agent_id IS NOT NULL THEN agent_id = :reader"
+            " WHEN chat_state = 'waiting_assignment' OR status = 'ended' THEN 1"
+            " ELSE last_operator_id IS :reader END)"
+        )
+        params["reader"] = f.readable_by
     if f.status:
         where.append("status = :status")
         params["status"] = f.status

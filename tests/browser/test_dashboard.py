@@ -364,7 +364,7 @@ def test_the_window_closed_is_said_before_sending(gateway: GatewayProcess, page:
     noa = gateway.create_operator("Noa")
     gateway.customer_says(DANA, "hi")
     gateway.advance(23 * 3600)
-    gateway.expect(201, "POST", f"/api/agent/sessions/start/{DANA}", token=noa.token)
+    gateway.expect(201, "POST", f"/api/agent/sessions/start/{DANA}")  # a supervisor's act
     sign_in(page, gateway, noa)
     open_first(page)
     page.get_by_role("button", name="Accept").click()
