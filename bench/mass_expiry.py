@@ -94,7 +94,7 @@ def run() -> list[Row]:
         m = measure(db, "expiry")
         expired = count_rows(db, "SELECT count(*) FROM journal WHERE status = 'pause_expired'")
         active = count_rows(db, "SELECT count(*) FROM conversation_pauses WHERE is_active = 1")
-        assert expired == COUNT and active == 0 and m["timers_left"] == 0, (expired, active, m)
+        assert expired == COUNT and active == 0, (expired, active, m)  # jobs keep their timers
         expiry.append(m["seconds"])
         floor.append(measure(db, "floor")["seconds"])
     value, spread = median_spread(expiry)

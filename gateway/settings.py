@@ -126,7 +126,7 @@ class OutboxSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     # After a crash, a send that was attempted and never confirmed waits this long for a
     # status webhook naming it (then it is known sent) before it is sent again.
     unconfirmed_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
-    max_queued: Annotated[int, msgspec.Meta(ge=1)] = 10_000  # beyond, sends wait in the table
+    max_queued: Annotated[int, msgspec.Meta(ge=1)] = 1_000  # beyond, sends wait in the table
 
 
 class RealtimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
