@@ -43,6 +43,7 @@ from bench.common import (
     rss_mb,
     write_settings,
 )
+from bench.end_to_end import wait_drained
 from bench.openloop import Load, summary
 from bench.payloads import APP_SECRET, BUSINESS
 
@@ -122,19 +123,10 @@ async def _load(url: str, pid: int, seconds: float, prefix: str, customers: int)
     return {"start": started, "end": ended, "acks": summary(load.samples), "rss": rss}
 
 
-def _drained(gateway_url: str, graph_url: str, owed_timeout: float = 120.0) -> dict[str, Any]:
-    """Waits until no send is pending or in flight; then the fake Graph's arrivals."""
-    deadline = time.time() + owed_timeout
-    while time.time() < deadline:
-        health = _get(f"{gateway_url}/healthz")
-        rows = _outbox_rows(gateway_url)
-        if (
-            health["inbox"]["unprocessed"] == 0
-            and health["outbox_in_flight"] == 0
-            and rows.get("pending", 0) == 0
-        ):
-            break
-        time.sleep(0.2)
+def _drained(gateway_url: str, graph_url: str) -> dict[str, Any]:
+    """Waits as the end-to-end bench does (inbox processed, nothing parked, queued, in
+    flight or pending); then the fake Graph's arrivals."""
+    wait_drained(gateway_url, timeout=120.0)
     return {"graph": _get(f"{graph_url}/stats"), "rows": _outbox_rows(gateway_url)}
 
 
